@@ -1,0 +1,1 @@
+"""Site profiles (TOML); a package only so that packaging ships the files."""

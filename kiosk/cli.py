@@ -1,0 +1,97 @@
+"""``kiosk``: run the terminal, play the headless demo, check and show the config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from config.errors import ConfigError
+from config.loader import available_profiles, dump_config, load_config
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--size wants WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}"
+                                         ) from exc
+    return width, height
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default=os.environ.get("KIOSK_PROFILE", "demo"),
+                        help=f"site profile: {', '.join(available_profiles())} (default: demo)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="a TOML file whose keys override the profile")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="爱山东 self-service terminal")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the kiosk")
+    _config_args(run)
+    run.add_argument("--size", type=_size, help="window size, e.g. 1080x1920 (overrides ui.width/height)")
+    run.add_argument("--fullscreen", action="store_true", default=None)
+
+    demo = sub.add_parser("demo", help="play a scripted resident session and take screenshots")
+    _config_args(demo)
+    demo.add_argument("--headless", action="store_true",
+                      help="use a private Xvfb when there is no DISPLAY")
+    demo.add_argument("--out", type=Path, required=True, help="folder for screenshots and log")
+    demo.add_argument("--size", type=_size, default=(1920, 1080))
+
+    cfg = sub.add_parser("config", help="check or show the effective configuration")
+    cfg.add_argument("action", choices=("check", "show"))
+    _config_args(cfg)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.profile, args.config)
+    except ConfigError as exc:
+        print(f"kiosk: configuration rejected:\n{exc}", file=sys.stderr)
+        return 2
+    if args.command == "config":
+        if args.action == "show":
+            print(dump_config(config))
+        else:
+            print(f"configuration OK (profile {config.profile}, hash {config.config_hash()})")
+        return 0
+    if args.command == "run":
+        return _run(config, args)
+    if args.command == "demo":
+        from kiosk.demo import run_demo
+
+        log = run_demo(config, args.out, size=args.size, headless=args.headless)
+        print(json.dumps({"screenshots": len(log["screenshots"]), "out": str(args.out),
+                          "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
+        return 0 if log["ok"] else 1
+    return 2
+
+
+def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kiosk.logging_setup import setup_logging
+
+    storage = config.storage
+    setup_logging(storage.log_level, Path(storage.log_dir).expanduser())
+    width, height = args.size or (config.ui.width, config.ui.height)
+    fullscreen = config.ui.fullscreen if args.fullscreen is None else args.fullscreen
+
+    from screens.bootstrap import prepare_kivy
+
+    prepare_kivy(width, height, fullscreen=fullscreen, show_cursor=config.ui.show_cursor)
+    from kiosk.core import build_kiosk
+    from screens.app import KioskApp
+
+    KioskApp(build_kiosk(config)).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

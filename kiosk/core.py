@@ -1,0 +1,73 @@
+"""Composition root: builds every service and device from the config, and nothing else.
+
+The Kivy app (``screens.app.KioskApp``) receives a ready :class:`Kiosk`; tests build one
+without a window. Nothing here imports Kivy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from config.schema import KioskConfig
+from kiosk.devices import DeviceManager
+from kiosk.flows import FlowSpec, enabled_flows
+from kiosk.health import HealthMonitor
+from kiosk.identify import IdentifyService
+from kiosk.mainthread import MainThreadHandoff
+from kiosk.ratings import MemoryRatingRecorder, RatingRecorder
+from kiosk.session import IdlePolicy, SessionMachine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kiosk:
+    config: KioskConfig
+    handoff: MainThreadHandoff
+    devices: DeviceManager
+    machine: SessionMachine
+    health: HealthMonitor
+    identify: IdentifyService
+    ratings: RatingRecorder
+    flows: list[FlowSpec]
+    out_of_service: tuple[bool, str] = field(default=(False, ""))
+
+    def start(self) -> None:
+        log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
+                 self.config.profile, self.config.config_hash())
+        self.devices.start_all()
+
+    def tick(self) -> None:
+        """Timers and health; called a few times a second on the UI thread."""
+        self.machine.tick()
+        verdict = self.health.evaluate(self.devices.health())
+        if verdict != self.out_of_service:
+            self.out_of_service = verdict
+            self.machine.set_out_of_service(*verdict)
+
+    def stop(self) -> None:
+        self.machine.end_session("shutdown")
+        self.devices.stop_all()
+        self.handoff.close()
+
+
+def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
+                clock: Callable[[], float] = time.monotonic) -> Kiosk:
+    handoff = handoff or MainThreadHandoff()
+    ui = config.ui
+    flows = enabled_flows(config.services.enabled)
+    machine = SessionMachine(
+        IdlePolicy(idle_timeout_s=ui.idle_timeout_s, prompt_s=ui.idle_prompt_s,
+                   rating_timeout_s=ui.rating_timeout_s),
+        clock=clock,
+        rating_enabled="rating" in config.services.enabled,
+    )
+    devices = DeviceManager(config.devices, handoff)
+    identify = IdentifyService(machine)
+    devices.subscribe(identify.on_device_event)
+    health = HealthMonitor(config.health.required_devices, config.health.grace_s, clock=clock)
+    return Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
+                 health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows)

@@ -1,0 +1,239 @@
+"""``kiosk demo``: a scripted resident session on simulated devices, with screenshots.
+
+It runs the real app in-process through :class:`screens.pilot.Pilot`: touches go through
+Kivy's input pipeline, card reads and rating-pad presses come from the fake drivers' own
+methods (as a driver thread would deliver them). Long waits (idle time-out, out-of-service
+grace) are fast-forwarded with a clock offset instead of real sleeping. Writes
+``NN-name.png`` for every screen it passes and ``session.json`` with the steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from config.schema import KioskConfig
+
+log = logging.getLogger(__name__)
+
+
+class FastForwardClock:
+    """A monotonic clock that can jump ahead (for idle and grace timers in the demo)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def run_demo(config: KioskConfig, out: Path, size: tuple[int, int] = (1920, 1080),
+             headless: bool = True) -> dict[str, Any]:
+    from kiosk.xvfb import virtual_display
+
+    out.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    if headless:
+        with virtual_display(width, height):
+            return _play(config, out, width, height)
+    return _play(config, out, width, height)
+
+
+def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, Any]:
+    from screens.bootstrap import prepare_kivy
+
+    prepare_kivy(width, height, maxfps=0)
+    from drivers.idcard.samples import RESIDENT
+    from kiosk.core import build_kiosk
+    from screens.pilot import Pilot
+
+    clock = FastForwardClock()
+    kiosk = build_kiosk(config, clock=clock)
+    pilot = Pilot(kiosk).start()
+    script = _Script(pilot, out)
+    try:
+        idcard = kiosk.devices.get("idcard")
+        ratingpad = kiosk.devices.get("ratingpad")
+        printer = kiosk.devices.get("printer")
+
+        # 1. A resident shows their resident code: identify with the ID card, then rate.
+        script.shot("attract", "the attract screen waits for a touch")
+        script.tap("start", "touch to start", expect="home")
+        script.shot("home", "home: service tiles")
+        script.tap("code", "choose 亮码 (resident code)", expect="identify")
+        script.shot("identify-waiting", "identify step: place the ID card")
+        _from_driver_thread(lambda: idcard.present(RESIDENT))
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        script.step("card placed on the reader (simulated ID card reader)")
+        script.shot("identify-done", "masked identity shown")
+        script.tap("continue", "continue", expect="flow")
+        script.shot("flow-code", "the flow with the masked name")
+        _from_driver_thread(idcard.lift)
+        script.tap("complete", "finish the item", expect="rating")
+        script.shot("rating", "evaluation screen appears by itself")
+        script.tap("level_dissatisfied", "choose 不满意")
+        script.shot("rating-reason", "a bad rating asks for a reason")
+        script.tap("reason_等待时间长", "choose a reason")
+        script.tap("submit", "submit the rating", expect="thanks")
+        script.shot("thanks", "thank-you page; personal data already cleared")
+        clock.advance(config.ui.idle_prompt_s + 10)
+        pilot.wait_screen("attract")
+        script.step("back to attract after the thank-you page")
+
+        # 2. Elder mode and English, taking a queue number, rating on the pad.
+        script.tap("start", "touch to start", expect="home")
+        script.tap("elder", "switch on elder mode")
+        script.shot("home-elder", "elder mode: larger text, higher contrast")
+        script.tap("language", "switch to English")
+        script.shot("home-elder-english", "English")
+        script.tap("queue", "choose 取号 (take a number)", expect="flow")
+        script.tap("complete", "take the number", expect="rating")
+        if ratingpad is not None:
+            _from_driver_thread(lambda: ratingpad.press("very_satisfied"))
+            pilot.wait_for(lambda: pilot.manager.get_screen("rating").selected == "very_satisfied",
+                           what="rating pad press")
+            script.step("pressed 非常满意 on the rating pad")
+        else:
+            script.tap("level_very_satisfied", "choose 非常满意")
+        script.shot("rating-pad", "level chosen on the pad")
+        script.tap("submit", "submit", expect="thanks")
+        script.tap_anywhere("touch the thank-you page", expect="attract")
+        script.shot("attract-reset", "mode and language reset for the next resident")
+
+        # 3. Walking away: the idle prompt, then the session ends and the data is dropped.
+        script.tap("start", "touch to start", expect="home")
+        script.tap("proof", "choose 证明打印", expect="identify")
+        _from_driver_thread(lambda: idcard.present(RESIDENT))
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        script.step("card placed")
+        clock.advance(config.ui.idle_timeout_s + 1)
+        pilot.wait_for(lambda: pilot.app.controller.idle_prompt is not None
+                       and pilot.app.controller.idle_prompt.parent is not None,
+                       what="idle prompt")
+        script.shot("idle-prompt", "need more time? with a countdown")
+        clock.advance(config.ui.idle_prompt_s + 1)
+        pilot.wait_screen("attract")
+        _from_driver_thread(idcard.lift)
+        script.step("the session ended by itself; identity wiped",
+                    identified=kiosk.machine.identity is not None)
+
+        # 4. The printer runs out of paper: out of service after the grace period.
+        if printer is not None and "printer" in config.health.required_devices:
+            from drivers.printer.interface import PaperLevel, PrinterStatus
+
+            _from_driver_thread(lambda: printer.set_status(PrinterStatus(
+                online=True, paper=PaperLevel.OUT, cover_open=False, cutter_error=False,
+                error=False)))
+            pilot.wait_for(lambda: kiosk.devices.health()["printer"].state.value == "unavailable",
+                           what="printer unavailable")
+            pilot.pump_for(0.5)  # the health monitor notes when the printer went down
+            clock.advance(config.health.grace_s + 1)
+            pilot.wait_screen("out_of_service")
+            script.shot("out-of-service", "a required device is unavailable")
+            _from_driver_thread(lambda: printer.set_status(PrinterStatus(
+                online=True, paper=PaperLevel.OK, cover_open=False, cutter_error=False,
+                error=False)))
+            pilot.wait_screen("attract")
+            script.step("paper refilled: back in service")
+
+        # 5. A technician: long press in the corner, PIN, maintenance screen.
+        script.long_press_corner(config.maintenance.long_press_s)
+        script.shot("pin", "maintenance PIN pad")
+        for digit in "246810":
+            pilot.tap(_pin_key(pilot, digit))
+        script.tap("pin_ok", "enter the demo PIN", expect="maintenance")
+        script.shot("maintenance", "device health for the technician")
+        script.tap("exit_maintenance", "leave maintenance", expect="attract")
+        ok = True
+    except Exception as exc:
+        log.exception("demo failed")
+        script.step(f"FAILED: {exc}")
+        script.shot("failure", "the screen when the demo failed")
+        ok = False
+    finally:
+        pilot.stop()
+    frames = pilot.frame_times
+    result = {
+        "ok": ok,
+        "profile": config.profile,
+        "size": [width, height],
+        "steps": script.steps,
+        "screenshots": script.screenshots,
+        "frames": len(frames),
+        "max_frame_ms": round(max(frames) * 1000, 1) if frames else None,
+        "max_ui_work_ms": round(max(pilot.ui_work_times()) * 1000, 1) if frames else None,
+        "ratings": [{"item": r.item, "level": r.level.value if r.level else None,
+                     "reasons": list(r.reasons)}
+                    for r in getattr(kiosk.ratings, "records", [])],
+    }
+    (out / "session.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+    return result
+
+
+def _from_driver_thread(action: Any) -> None:
+    """Run a fake device's method on its own thread, as real hardware events arrive."""
+    thread = threading.Thread(target=action, name="simulated-device")
+    thread.start()
+    thread.join(timeout=5)
+
+
+def _pin_key(pilot: Any, digit: str) -> Any:
+    from kivy.core.window import Window
+
+    from screens.dialogs import PinPad
+
+    pad = next(w for w in Window.children if isinstance(w, PinPad))
+    return next(w for w in pad.walk() if getattr(w, "text", None) == digit
+                and type(w).__name__ == "PinKey")
+
+
+class _Script:
+    def __init__(self, pilot: Any, out: Path) -> None:
+        self.pilot = pilot
+        self.out = out
+        self.steps: list[dict[str, Any]] = []
+        self.screenshots: list[str] = []
+        self._t0 = time.monotonic()
+        self._frames_seen = 0
+
+    def step(self, action: str, **extra: Any) -> None:
+        frames = self.pilot.frame_times[self._frames_seen:]
+        work = self.pilot.ui_work_times()[self._frames_seen:]
+        self._frames_seen = len(self.pilot.frame_times)
+        self.steps.append({"n": len(self.steps) + 1, "t": round(time.monotonic() - self._t0, 3),
+                           "action": action, "screen": self.pilot.current_screen,
+                           "max_frame_ms": round(max(frames) * 1000, 1) if frames else None,
+                           "max_ui_work_ms": round(max(work) * 1000, 1) if work else None,
+                           **extra})
+
+    def shot(self, name: str, caption: str) -> None:
+        path = self.out / f"{len(self.screenshots) + 1:02d}-{name}.png"
+        self.pilot.screenshot(path)
+        self.screenshots.append(path.name)
+        self.step(f"screenshot: {caption}", file=path.name)
+
+    def tap(self, test_id: str, action: str, expect: str | None = None) -> None:
+        self.pilot.tap(test_id)
+        if expect:
+            self.pilot.wait_screen(expect)
+        self.step(action)
+
+    def tap_anywhere(self, action: str, expect: str) -> None:
+        from kivy.core.window import Window
+
+        self.pilot.tap_at(Window.width / 2, Window.height / 2)
+        self.pilot.wait_screen(expect)
+        self.step(action)
+
+    def long_press_corner(self, hold_s: float) -> None:
+        from kivy.core.window import Window
+
+        self.pilot.tap_at(Window.width - 20, Window.height - 20, hold_s=hold_s + 0.3)
+        self.step("long press in the top-right corner")

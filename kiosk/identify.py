@@ -1,0 +1,53 @@
+"""The identify step used by flows: card or code events become the session's identity.
+
+While no flow is waiting (``armed`` is False) card reads are ignored: a card left on the
+reader at the attract screen identifies nobody. Removing the card while the identify step is
+still open ends the identity (issue 3 refines this with the SAM reader's own events).
+Runs on the UI thread (events arrive through :class:`kiosk.devices.DeviceManager`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from drivers.base import DeviceEvent
+from drivers.idcard.interface import IdCardRead, IdCardRemoved
+from drivers.smartcard.interface import SsCardRead, SsCardRemoved
+from kiosk.identity import Identity
+from kiosk.session import SessionMachine
+
+log = logging.getLogger(__name__)
+
+
+class IdentifyService:
+    def __init__(self, machine: SessionMachine,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
+        self._machine = machine
+        self._today = today
+        self.armed = False
+
+    def arm(self) -> None:
+        """A flow shows "请将身份证放在感应区": the next card read identifies the resident."""
+        self.armed = True
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def on_device_event(self, event: DeviceEvent) -> None:
+        if isinstance(event, IdCardRead):
+            self._accept(lambda: Identity.from_idcard(event.data, self._today()))
+        elif isinstance(event, SsCardRead):
+            self._accept(lambda: Identity.from_sscard(event.data))
+        elif isinstance(event, IdCardRemoved | SsCardRemoved):
+            if self.armed:
+                self._machine.forget_identity()
+
+    def _accept(self, build: Callable[[], Identity]) -> None:
+        if not (self.armed and self._machine.in_session):
+            log.info("card read ignored: no flow is waiting for an identity")
+            return
+        identity = build()
+        log.info("identified by %s as %s", identity.source, identity.masked_name)
+        self._machine.identify(identity)

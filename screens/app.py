@@ -1,0 +1,138 @@
+"""The Kivy application: builds the screens around a ready :class:`kiosk.core.Kiosk`.
+
+Deliberately thin (no god App): the controller follows the session, the screens render, the
+kiosk core owns devices and state. Import only after :func:`screens.bootstrap.prepare_kivy`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.widget import Widget
+
+from kiosk.core import Kiosk
+from kiosk.i18n import translate
+from screens.attract import AttractScreen
+from screens.controller import UiController
+from screens.flow import FlowScreen
+from screens.fonts import register_default_font
+from screens.home import HomeScreen
+from screens.identify import IdentifyScreen
+from screens.rating import RatingScreen
+from screens.simple import MaintenanceScreen, OutOfServiceScreen, ThanksScreen
+from screens.theme import Theme
+
+log = logging.getLogger(__name__)
+KV_DIR = Path(__file__).parent
+KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv", "flow.kv",
+            "rating.kv", "simple.kv")
+SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
+           ("flow", FlowScreen), ("rating", RatingScreen), ("thanks", ThanksScreen),
+           ("out_of_service", OutOfServiceScreen), ("maintenance", MaintenanceScreen))
+
+
+class MaintenanceCorner(Widget):
+    """Invisible top-right corner: a long press asks for the maintenance PIN."""
+
+    controller = ObjectProperty(None, allownone=True)
+    hold_s = 3.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pending = None
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.collide_point(*touch.pos):
+            self._cancel()
+            self._pending = Clock.schedule_once(self._fire, self.hold_s)
+            return True  # the corner sits over the clock: nothing below needs the touch
+        return False
+
+    def on_touch_up(self, touch: Any) -> bool:
+        self._cancel()
+        return False
+
+    def _cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+    def _fire(self, _dt: float) -> None:
+        self._pending = None
+        if self.controller is not None:
+            self.controller.request_maintenance()
+
+
+class KioskApp(App):
+    theme = ObjectProperty(None)
+    lang = StringProperty("zh_CN")
+    brand_title = StringProperty("爱山东")
+    controller = ObjectProperty(None, allownone=True)
+    kiosk = ObjectProperty(None)
+
+    def __init__(self, kiosk: Kiosk, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kiosk = kiosk
+        self.title = f"{kiosk.config.branding.title} · {kiosk.config.terminal.site}"
+        self.theme = Theme(elder=kiosk.config.ui.elder_mode)
+        self.lang = kiosk.config.ui.language
+        self.brand_title = kiosk.config.branding.title
+        self.screens: dict[str, Any] = {}
+        self._tick_event = None
+
+    def tr(self, msgid: str, lang: str | None = None) -> str:
+        """Translate; ``.kv`` passes ``app.lang`` so that texts rebind on a language switch."""
+        return translate(msgid, lang or self.lang)
+
+    def load_kv(self, filename: str | None = None) -> bool:  # no automatic kiosk.kv
+        return True
+
+    def build(self) -> Widget:
+        register_default_font(self.kiosk.config.ui.font)
+        for name in KV_FILES:
+            Builder.load_file(str(KV_DIR / name))
+        manager = ScreenManager(transition=NoTransition())
+        self.controller = UiController(self.kiosk, manager, self)
+        for name, cls in SCREENS:
+            screen = cls(name=name, controller=self.controller)
+            self.screens[name] = screen
+            manager.add_widget(screen)
+        config = self.kiosk.config
+        self.screens["attract"].tips = list(config.ui.tips)
+        self.screens["attract"].site = config.terminal.site
+        self.screens["home"].flows = list(self.kiosk.flows)
+        self.controller.build_dialogs()
+        root = FloatLayout()
+        root.add_widget(manager)
+        corner = MaintenanceCorner(controller=self.controller, size_hint=(None, None),
+                                   size=(90, 90), pos_hint={"right": 1, "top": 1})
+        corner.hold_s = config.maintenance.long_press_s
+        root.add_widget(corner)
+        self.kiosk.handoff.attach(lambda fn: Clock.schedule_once(lambda _dt: fn()))
+        Window.bind(on_touch_down=self._on_any_touch)
+        Window.clearcolor = self.theme.background
+        self._tick_event = Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 0.2)
+        self.kiosk.start()
+        manager.current = "attract"
+        return root
+
+    def on_start(self) -> None:
+        self.controller.warm_up()
+
+    def _on_any_touch(self, *_: Any) -> bool:
+        self.kiosk.machine.activity()
+        return False
+
+    def on_stop(self) -> None:
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+        self.kiosk.stop()

@@ -1,0 +1,283 @@
+"""The UI controller: the one object ``.kv`` files call, and the one that follows the session.
+
+``.kv`` handlers call exactly one controller method per action (``controller.open_flow("code")``);
+the controller asks the plain-Python :class:`~kiosk.session.SessionMachine` to change phase and
+switches screens when the machine says the phase changed. Runs on the UI thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kivy.clock import Clock
+from kivy.uix.screenmanager import ScreenManager
+
+from config.pin import verify_pin
+from drivers.base import DeviceEvent
+from drivers.ratingpad.interface import RatingKeyPressed
+from kiosk.flows import FLOW_BY_ID
+from kiosk.ratings import Level, RatingRecord
+from kiosk.session import (
+    IdentityChanged,
+    IdleCountdown,
+    IdlePromptDismissed,
+    IdlePromptShown,
+    Phase,
+    PhaseChanged,
+    RatingTimedOut,
+    SessionEnded,
+    SessionEvent,
+)
+
+if TYPE_CHECKING:
+    from kiosk.core import Kiosk
+    from screens.dialogs import IdlePrompt, PinPad
+
+log = logging.getLogger(__name__)
+
+PHASE_SCREENS = {
+    Phase.ATTRACT: "attract",
+    Phase.HOME: "home",
+    Phase.RATING: "rating",
+    Phase.END: "thanks",
+    Phase.OUT_OF_SERVICE: "out_of_service",
+    Phase.MAINTENANCE: "maintenance",
+}
+
+
+class UiController:
+    def __init__(self, kiosk: Kiosk, manager: ScreenManager, app: Any) -> None:
+        self.kiosk = kiosk
+        self.machine = kiosk.machine
+        self.manager = manager
+        self.app = app
+        self.idle_prompt: IdlePrompt | None = None
+        self.pin_pad: PinPad | None = None
+        self._pin_failures = 0
+        self._pin_locked_until = 0.0
+        self.warmed = False
+        self.machine.subscribe(self._on_session_event)
+        kiosk.devices.subscribe(self._on_device_event)
+
+    # -- actions called from .kv -----------------------------------------------------------
+    def start_session(self) -> None:
+        if self.machine.phase is Phase.ATTRACT:
+            self.machine.start()
+
+    def open_flow(self, flow_id: str) -> None:
+        self.machine.open_flow(flow_id)
+
+    def go_home(self) -> None:
+        if self.machine.phase in (Phase.FLOW, Phase.HOME):
+            self.kiosk.identify.disarm()
+            self.machine.back_home()
+
+    def end_session(self) -> None:
+        self.machine.end_session("user")
+
+    def identity_confirmed(self) -> None:
+        """"继续" on the identify step: the flow proper starts with the identity attached."""
+        self.kiosk.identify.disarm()
+        self._show("flow")
+
+    def complete_flow(self) -> None:
+        flow = self.machine.flow or ""
+        spec = FLOW_BY_ID.get(flow)
+        self.kiosk.identify.disarm()
+        if spec is not None and not spec.rated:
+            self.machine.back_home()
+            return
+        self.machine.complete(flow)
+
+    def submit_rating(self, level: str, reasons: list[str]) -> bool:
+        """Returns False (and records nothing) when a bad rating has no reason."""
+        chosen = Level(level)
+        if chosen.is_bad and not reasons:
+            return False
+        self.kiosk.ratings.record(RatingRecord(self.machine.session.completed_item, chosen,
+                                               tuple(reasons)))
+        self.machine.rated()
+        return True
+
+    def skip_rating(self) -> None:
+        self.kiosk.ratings.record(RatingRecord(self.machine.session.completed_item, None))
+        self.machine.skip_rating()
+
+    def finish(self) -> None:
+        if self.machine.phase is Phase.END:
+            self.machine.finish()
+
+    def extend_time(self) -> None:
+        self.machine.extend()
+
+    def toggle_elder(self) -> None:
+        self.app.theme.elder = not self.app.theme.elder
+        self.machine.activity()
+
+    def toggle_language(self) -> None:
+        self.app.lang = "en" if self.app.lang == "zh_CN" else "zh_CN"
+        self.machine.activity()
+
+    # -- maintenance -------------------------------------------------------------------------
+    def build_dialogs(self) -> None:
+        """Create the dialogs up front so that opening one never builds widgets mid-session."""
+        from screens.dialogs import IdlePrompt, PinPad
+
+        self.idle_prompt = IdlePrompt(controller=self)
+        self.pin_pad = PinPad(controller=self)
+
+    def warm_up(self, on_done: Callable[[], None] | None = None) -> None:
+        """Show every screen and dialog once, invisibly, one per frame, before the first
+        resident arrives: their first layout and text rendering then happen at start-up
+        instead of inside a resident's tap."""
+        steps: list[Callable[[], None]] = []
+        for name in self.manager.screen_names:
+            steps.append(lambda name=name: setattr(self.manager, "current", name))
+        for dialog in (self.idle_prompt, self.pin_pad):
+            if dialog is None:
+                continue
+            steps.append(lambda d=dialog: (setattr(d, "opacity", 0), d.open(animation=False)))
+            steps.append(lambda d=dialog: (d.dismiss(animation=False), setattr(d, "opacity", 1)))
+        steps.append(lambda: setattr(self.manager, "current", PHASE_SCREENS[self.machine.phase]))
+
+        def run(index: int) -> None:
+            if index < len(steps):
+                steps[index]()
+                Clock.schedule_once(lambda _dt: run(index + 1), 0)
+            else:
+                self.warmed = True
+                if on_done is not None:
+                    on_done()
+
+        self.warmed = False
+        run(0)
+
+    def request_maintenance(self) -> None:
+        """The hidden corner was long-pressed: ask for the PIN."""
+        if self.pin_pad is None:
+            self.build_dialogs()
+        assert self.pin_pad is not None
+        self.pin_pad.reset()
+        self.pin_pad.open()
+
+    def check_pin(self, pin: str, on_result: Callable[[str], None]) -> None:
+        """Verify the PIN off the UI thread (PBKDF2 takes ~0.2 s); ``on_result(message)`` gets
+        "" when accepted, else the text for the PIN pad, back on the UI thread."""
+        now = time.monotonic()
+        settings = self.kiosk.config.maintenance
+        if now < self._pin_locked_until:
+            wait = int(self._pin_locked_until - now) + 1
+            on_result(self.app.tr("错误次数过多，请 {seconds} 秒后再试", self.app.lang).format(
+                seconds=wait))
+            return
+
+        def done(accepted: bool) -> None:
+            on_result(self._pin_checked(accepted))
+
+        self.kiosk.handoff.run_in_worker(verify_pin, pin, settings.pin_hash, on_done=done,
+                                         on_error=lambda _exc: done(False))
+
+    def _pin_checked(self, accepted: bool) -> str:
+        settings = self.kiosk.config.maintenance
+        if accepted:
+            self._pin_failures = 0
+            log.info("maintenance mode entered")
+            if self.pin_pad is not None:
+                self.pin_pad.dismiss()
+            self.machine.enter_maintenance()
+            return ""
+        self._pin_failures += 1
+        log.warning("wrong maintenance PIN (%d of %d)", self._pin_failures,
+                    settings.max_attempts)
+        if self._pin_failures >= settings.max_attempts:
+            self._pin_failures = 0
+            self._pin_locked_until = time.monotonic() + settings.lockout_s
+        return self.app.tr("密码错误", self.app.lang)
+
+    def exit_maintenance(self) -> None:
+        self.machine.exit_maintenance()
+
+    def device_health(self) -> list[dict[str, str]]:
+        from kiosk.health import KIND_LABELS, STATE_LABELS
+
+        return [
+            {"label": KIND_LABELS.get(kind, kind), "type": item.type, "state": item.state.value,
+             "state_label": STATE_LABELS[item.state], "reason": item.reason}
+            for kind, item in self.kiosk.devices.health().items()
+        ]
+
+    # -- machine → screens -------------------------------------------------------------------
+    def _on_session_event(self, event: SessionEvent) -> None:
+        if isinstance(event, PhaseChanged):
+            self._on_phase(event)
+        elif isinstance(event, IdlePromptShown):
+            self._open_idle_prompt(event.seconds_left)
+        elif isinstance(event, IdleCountdown):
+            if self.idle_prompt is not None:
+                self.idle_prompt.seconds_left = event.seconds_left
+        elif isinstance(event, IdlePromptDismissed):
+            self._close_idle_prompt()
+        elif isinstance(event, IdentityChanged):
+            self.manager.get_screen("identify").refresh_identity()
+            self.manager.get_screen("flow").refresh_identity()
+        elif isinstance(event, SessionEnded):
+            self._wipe_ui()
+        elif isinstance(event, RatingTimedOut):
+            self.kiosk.ratings.record(RatingRecord(event.item, None))
+
+    def _on_phase(self, event: PhaseChanged) -> None:
+        self._close_idle_prompt()
+        rating_pad = self.kiosk.devices.get("ratingpad")
+        if rating_pad is not None:
+            if event.new is Phase.RATING:
+                rating_pad.arm()
+            else:
+                rating_pad.disarm()
+        if event.new is Phase.FLOW:
+            spec = FLOW_BY_ID[event.flow or ""]
+            self.manager.get_screen("flow").flow = spec
+            self.manager.get_screen("identify").flow_title = spec.title
+            if spec.needs_identity and self.machine.identity is None:
+                self.kiosk.identify.arm()
+                self._show("identify")
+            else:
+                self._show("flow")
+            return
+        self._show(PHASE_SCREENS[event.new])
+
+    def _show(self, name: str) -> None:
+        screen = self.manager.get_screen(name)
+        screen.prepare()
+        self.manager.current = name
+
+    def _on_device_event(self, event: DeviceEvent) -> None:
+        self.machine.activity() if self.machine.in_session else None
+        if isinstance(event, RatingKeyPressed) and self.machine.phase is Phase.RATING:
+            self.manager.get_screen("rating").select(event.level)
+
+    # -- dialogs -------------------------------------------------------------------------------
+    def _open_idle_prompt(self, seconds: int) -> None:
+        if self.idle_prompt is None:
+            self.build_dialogs()
+        assert self.idle_prompt is not None
+        self.idle_prompt.seconds_left = seconds
+        if self.idle_prompt.parent is None:
+            self.idle_prompt.open(animation=False)
+
+    def _close_idle_prompt(self) -> None:
+        if self.idle_prompt is not None and self.idle_prompt.parent is not None:
+            self.idle_prompt.dismiss(animation=False)
+
+    def _wipe_ui(self) -> None:
+        """Session over: every screen forgets what it showed; mode and language reset."""
+        self.kiosk.identify.disarm()
+        for screen in self.manager.screens:
+            screen.clear_personal()
+        if self.pin_pad is not None and self.pin_pad.parent is not None:
+            self.pin_pad.dismiss()
+        self.app.theme.elder = self.kiosk.config.ui.elder_mode
+        self.app.lang = self.kiosk.config.ui.language
+        Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets

@@ -1,0 +1,213 @@
+"""Drives a real :class:`~screens.app.KioskApp` in-process: the scripted demo and the UI tests.
+
+The pilot pumps Kivy's event loop itself (one ``EventLoop.idle()`` per frame) instead of
+``App.run()``, so a script can tap, wait and look between frames. Touches go through Kivy's
+real input pipeline (a motion event posted to the event loop), not through direct calls.
+Every frame's duration is recorded: it is the time the UI thread was busy, which is how the
+UI tests prove that nothing blocks it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop, runTouchApp
+from kivy.core.window import Window
+from kivy.input.motionevent import MotionEvent
+from kivy.uix.label import Label
+from kivy.uix.modalview import ModalView
+from kivy.uix.widget import Widget
+
+from kiosk.core import Kiosk
+from screens.app import KioskApp
+
+
+class PilotError(AssertionError):
+    pass
+
+
+class _Touch(MotionEvent):
+    def __init__(self, x: float, y: float) -> None:
+        win = EventLoop.window
+        super().__init__("pilot", id(self), {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)})
+
+    def depack(self, args: dict[str, float]) -> None:
+        self.is_touch = True
+        self.sx, self.sy = args["x"], args["y"]
+        self.profile = ["pos"]
+        super().depack(args)
+
+
+class Pilot:
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
+        self.app = KioskApp(kiosk)
+        self.frame_times: list[float] = []
+        #: per frame, the time spent in the GL buffer swap (software rendering under Xvfb)
+        self.flip_times: list[float] = []
+        self._flip_s = 0.0
+        self._recording = True
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> Pilot:
+        self.app._run_prepare()
+        runTouchApp(embedded=True)
+        self._time_flips()
+        self.wait_for(lambda: self.app.controller.warmed, 30.0, "start-up warm-up")
+        self.pump(5)
+        self.frame_times.clear()
+        self.flip_times.clear()  # start-up (font loading, first layout) is not a session frame
+        return self
+
+    def stop(self) -> None:
+        self.app.stop()
+        for _ in range(3):
+            EventLoop.idle()
+
+    # -- frames --------------------------------------------------------------------------------
+    def _time_flips(self) -> None:
+        window = EventLoop.window
+        original = window.flip
+
+        def timed_flip() -> None:
+            started = time.perf_counter()
+            original()
+            self._flip_s += time.perf_counter() - started
+
+        window.flip = timed_flip
+
+    def pump(self, frames: int = 1) -> None:
+        for _ in range(frames):
+            self._flip_s = 0.0
+            started = time.perf_counter()
+            EventLoop.idle()
+            if self._recording:
+                self.frame_times.append(time.perf_counter() - started)
+                self.flip_times.append(self._flip_s)
+
+    def ui_work_times(self) -> list[float]:
+        """Per frame: time the UI thread spent in our code, Kivy's layout and text rendering —
+        the frame minus the buffer swap, where a software GL does the pixel work."""
+        return [max(0.0, total - flip) for total, flip in zip(self.frame_times, self.flip_times,
+                                                               strict=True)]
+
+    def pump_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.pump()
+            time.sleep(0.005)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0,
+                 what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.pump()
+            if predicate():
+                self.pump(2)  # let bindings settle and draw
+                return
+            time.sleep(0.005)
+        raise PilotError(f"timed out after {timeout_s}s waiting for {what} "
+                         f"(screen is {self.current_screen!r})")
+
+    def wait_screen(self, name: str, timeout_s: float = 5.0) -> None:
+        self.wait_for(lambda: self.current_screen == name, timeout_s, f"screen {name!r}")
+
+    def not_recording(self) -> _Paused:
+        """``with pilot.not_recording():`` frames inside (resizes, screenshots) are not timed."""
+        return _Paused(self)
+
+    # -- looking -------------------------------------------------------------------------------
+    @property
+    def manager(self) -> Any:
+        return self.app.controller.manager
+
+    @property
+    def current_screen(self) -> str:
+        return self.manager.current
+
+    def visible_roots(self) -> list[Widget]:
+        """The current screen, plus any open modal views on top of it."""
+        roots: list[Widget] = [self.manager.current_screen]
+        roots += [w for w in Window.children if isinstance(w, ModalView)]
+        return roots
+
+    def walk_visible(self) -> Iterator[Widget]:
+        for root in self.visible_roots():
+            for widget in root.walk(restrict=True):
+                if _shown(widget):
+                    yield widget
+
+    def find(self, test_id: str, timeout_s: float = 3.0) -> Widget:
+        found: list[Widget] = []
+
+        def look() -> bool:
+            found[:] = [w for w in self.walk_visible() if getattr(w, "test_id", None) == test_id
+                        or getattr(w, "flow_id", None) == test_id]
+            return bool(found)
+
+        self.wait_for(look, timeout_s, f"a visible widget {test_id!r}")
+        return found[0]
+
+    def texts(self, visible_only: bool = True) -> list[str]:
+        """Every label text in the window (all screens when ``visible_only`` is False)."""
+        if visible_only:
+            widgets: Iterator[Widget] = self.walk_visible()
+        else:
+            roots = list(self.manager.screens) + list(Window.children)
+            widgets = (w for root in roots for w in root.walk(restrict=True))
+        return [w.text for w in widgets if isinstance(w, Label) and w.text]
+
+    # -- acting --------------------------------------------------------------------------------
+    def tap(self, target: Widget | str, hold_s: float = 0.0) -> None:
+        widget = self.find(target) if isinstance(target, str) else target
+        if widget.disabled:
+            raise PilotError(f"{getattr(widget, 'test_id', widget)!r} is disabled")
+        x, y = widget.to_window(*widget.center)
+        self.tap_at(x, y, hold_s)
+
+    def tap_at(self, x: float, y: float, hold_s: float = 0.0) -> None:
+        touch = _Touch(x, y)
+        EventLoop.post_dispatch_input("begin", touch)
+        self.pump(2)
+        if hold_s:
+            self.pump_for(hold_s)
+        touch.move({"x": touch.sx, "y": touch.sy})
+        EventLoop.post_dispatch_input("end", touch)
+        self.pump(2)
+
+    def resize(self, width: int, height: int) -> None:
+        with self.not_recording():
+            Window.size = (width, height)
+            self.pump(6)
+
+    def screenshot(self, path: Path) -> Path:
+        with self.not_recording():
+            self.pump(2)
+            path.unlink(missing_ok=True)
+            # Kivy inserts a counter before the suffix ("x.png" -> "x0001.png"): rename back.
+            written = Path(Window.screenshot(str(path.resolve())))
+            written.replace(path)
+        return path
+
+
+class _Paused:
+    def __init__(self, pilot: Pilot) -> None:
+        self.pilot = pilot
+
+    def __enter__(self) -> None:
+        self.pilot._recording = False
+
+    def __exit__(self, *_: object) -> None:
+        self.pilot._recording = True
+
+
+def _shown(widget: Widget) -> bool:
+    node: Widget | None = widget
+    while node is not None and not isinstance(node, Window.__class__):
+        if getattr(node, "opacity", 1) == 0 or (node.width <= 0 and not isinstance(node, ModalView)):
+            return False
+        node = node.parent
+    return True

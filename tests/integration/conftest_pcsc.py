@@ -1,0 +1,185 @@
+"""Fixtures for end-to-end PC/SC tests: the real pcscd, the vpcd virtual reader, our card.
+
+Import the fixtures into a test module (``from conftest_pcsc import pcsc, card_slot``) or list
+this module in ``pytest_plugins``.
+
+- ``pcsc`` (session): makes sure a pcscd with the vpcd reader "Virtual PCD 00 00" is running.
+  If one already runs it is used as is; otherwise the fixture starts ``pcscd --foreground``
+  itself, waits (bounded) for the reader, and stops that process (by its pid) at the end.
+  Skips with a clear reason only when the pcscd binary or the vpcd driver is not installed.
+  A file lock serialises test sessions that would otherwise fight over vpcd's card port.
+- ``card_slot``: an :class:`SsCardEmulator` factory for vpcd slot 0; every card it made is
+  removed at the end and the fixture waits until pcscd reports the slot empty again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+VPCD_CONFIG = Path("/etc/reader.conf.d/vpcd")
+READER = "Virtual PCD 00 00"
+LOCK_FILE = Path("/tmp/aishandong-kiosk-vpcd.lock")
+START_TIMEOUT_S = 15.0
+LOCK_TIMEOUT_S = 120.0
+
+
+def list_readers() -> list[str] | None:
+    """Reader names, or None when pcscd does not answer."""
+    from smartcard import scard
+
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hr != scard.SCARD_S_SUCCESS:
+        return None
+    try:
+        hr, readers = scard.SCardListReaders(ctx, [])
+        if hr == scard.SCARD_E_NO_READERS_AVAILABLE:
+            return []
+        return list(readers) if hr == scard.SCARD_S_SUCCESS else None
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
+def slot_state(reader: str = READER) -> int | None:
+    """The reader's current PC/SC state bits, or None when it cannot be asked."""
+    from smartcard import scard
+
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hr != scard.SCARD_S_SUCCESS:
+        return None
+    try:
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        return states[0][1] if hr == scard.SCARD_S_SUCCESS else None
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+@dataclass
+class PcscService:
+    """The pcscd the tests talk to; ``owned`` when this session started it."""
+
+    owned: bool
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    def wait_for_reader(self, timeout: float = START_TIMEOUT_S) -> None:
+        if not wait_until(lambda: READER in (list_readers() or []), timeout):
+            log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path else ""
+            raise RuntimeError(
+                f"pcscd did not show the reader {READER!r} within {timeout:.0f} s "
+                f"(readers: {list_readers()}); is {VPCD_CONFIG} present? pcscd log tail:\n{log}")
+
+    def start(self) -> None:
+        """Start our own pcscd (used at set-up, and by tests that restart the service)."""
+        assert self.owned, "only a pcscd started by the tests may be restarted"
+        assert self.log_path is not None
+        log = self.log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                ["pcscd", "--foreground", "--auto-exit"], stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        finally:
+            log.close()
+        self.wait_for_reader()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the pcscd this session started (by its pid) and wait until it is gone."""
+        assert self.owned, "never stop a pcscd the tests did not start"
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+        wait_until(lambda: list_readers() is None, timeout)
+
+
+def _require_binaries() -> None:
+    if shutil.which("pcscd") is None:
+        pytest.skip("pcscd is not installed (Debian package pcscd)")
+    if not VPCD_DRIVER.exists() or not VPCD_CONFIG.exists():
+        pytest.skip("the vpcd virtual reader is not installed (Debian package vsmartcard-vpcd)")
+
+
+@pytest.fixture(scope="session")
+def pcsc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscService]:
+    pytest.importorskip("smartcard", reason="pyscard is not installed (extra 'smartcard')")
+    _require_binaries()
+    lock = LOCK_FILE.open("a+")
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                lock.close()
+                pytest.fail(f"another test session holds {LOCK_FILE} for over "
+                            f"{LOCK_TIMEOUT_S:.0f} s")
+            time.sleep(0.2)
+    service: PcscService | None = None
+    try:
+        if list_readers() is not None:
+            service = PcscService(owned=False)
+            service.wait_for_reader()
+        else:
+            if os.geteuid() != 0 and not os.access("/run/pcscd", os.W_OK):
+                pytest.skip("no pcscd is running and this user cannot start one "
+                            "(needs write access to /run/pcscd)")
+            service = PcscService(owned=True,
+                                  log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+            service.start()
+        yield service
+    finally:
+        if service is not None and service.owned:
+            service.stop()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+@pytest.fixture
+def card_slot(pcsc: PcscService):
+    """Factory: ``card_slot(script)`` → an emulator for vpcd slot 0 (not yet inserted)."""
+    from drivers.smartcard.emulator import SsCardEmulator
+
+    made: list[SsCardEmulator] = []
+
+    def make(script) -> SsCardEmulator:
+        emulator = SsCardEmulator(script)
+        made.append(emulator)
+        return emulator
+
+    yield make
+    for emulator in made:
+        emulator.remove()
+    if pcsc.owned and pcsc.process is None:
+        return  # the test stopped pcscd and did not start it again
+    from smartcard import scard
+
+    def slot_empty() -> bool:
+        state = slot_state()
+        return state is not None and not state & scard.SCARD_STATE_PRESENT
+
+    assert wait_until(slot_empty, 5.0), "pcscd still sees a card in the virtual slot"
