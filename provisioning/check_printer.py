@@ -36,9 +36,8 @@ def run(url: str, options: Mapping[str, Any] | None = None, as_json: bool = Fals
         return _finish(report, 3, as_json, out)
     printer.start()
     try:
-        printer.wait_until(lambda p: p.state is DeviceState.READY
-                           or p.status().online is not None
-                           or p.health().reason == NOT_CONNECTED, timeout=WAIT_S)
+        # the first connection attempt and status poll decide STARTING → READY/UNAVAILABLE
+        printer.wait_until(lambda p: p.state is not DeviceState.STARTING, timeout=WAIT_S)
         status = printer.query_status() if printer.status_query else printer.status()
         health = printer.health()
         report.update(state=health.state.value, status=status.as_detail(),

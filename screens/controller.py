@@ -161,7 +161,7 @@ class UiController:
             self.build_dialogs()
         assert self.pin_pad is not None
         self.pin_pad.reset()
-        self.pin_pad.open()
+        self.pin_pad.open(animation=False)
 
     def check_pin(self, pin: str, on_result: Callable[[str], None]) -> None:
         """Verify the PIN off the UI thread (PBKDF2 takes ~0.2 s); ``on_result(message)`` gets
@@ -186,7 +186,7 @@ class UiController:
             self._pin_failures = 0
             log.info("maintenance mode entered")
             if self.pin_pad is not None:
-                self.pin_pad.dismiss()
+                self.pin_pad.dismiss(animation=False)
             self.machine.enter_maintenance()
             return ""
         self._pin_failures += 1
@@ -277,7 +277,7 @@ class UiController:
         for screen in self.manager.screens:
             screen.clear_personal()
         if self.pin_pad is not None and self.pin_pad.parent is not None:
-            self.pin_pad.dismiss()
+            self.pin_pad.dismiss(animation=False)
         self.app.theme.elder = self.kiosk.config.ui.elder_mode
         self.app.lang = self.kiosk.config.ui.language
         Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets

@@ -53,4 +53,4 @@ class PinPad(_Dialog):
 
     def cancel(self) -> None:
         self.reset()
-        self.dismiss()
+        self.dismiss(animation=False)

@@ -9,6 +9,8 @@ UI tests prove that nothing blocks it.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,8 +27,29 @@ from kiosk.core import Kiosk
 from screens.app import KioskApp
 
 
+#: set KIOSK_PILOT_PROFILE_MS=80 to print a profile of every frame slower than that
+PROFILE_SLOW_FRAMES_MS = float(os.environ.get("KIOSK_PILOT_PROFILE_MS", "0") or 0)
+
+
 class PilotError(AssertionError):
     pass
+
+
+def _profiled_idle() -> None:
+    import cProfile
+    import io
+    import pstats
+
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    EventLoop.idle()
+    profile.disable()
+    elapsed = (time.perf_counter() - started) * 1000
+    if elapsed > PROFILE_SLOW_FRAMES_MS:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+        print(f"--- slow frame: {elapsed:.1f} ms ---\n{out.getvalue()}", file=sys.stderr)
 
 
 class _Touch(MotionEvent):
@@ -46,20 +69,21 @@ class Pilot:
         self.kiosk = kiosk
         self.app = KioskApp(kiosk)
         self.frame_times: list[float] = []
-        #: per frame, the time spent in the GL buffer swap (software rendering under Xvfb)
-        self.flip_times: list[float] = []
-        self._flip_s = 0.0
+        #: per frame, the time spent issuing GL draw calls and swapping buffers: under Xvfb this
+        #: is Mesa's software rasteriser (the UI thread waits for its worker threads)
+        self.render_times: list[float] = []
+        self._render_s = 0.0
         self._recording = True
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> Pilot:
         self.app._run_prepare()
         runTouchApp(embedded=True)
-        self._time_flips()
+        self._time_rendering()
         self.wait_for(lambda: self.app.controller.warmed, 30.0, "start-up warm-up")
         self.pump(5)
         self.frame_times.clear()
-        self.flip_times.clear()  # start-up (font loading, first layout) is not a session frame
+        self.render_times.clear()  # start-up (font loading, first layout) is not a session frame
         return self
 
     def stop(self) -> None:
@@ -68,31 +92,38 @@ class Pilot:
             EventLoop.idle()
 
     # -- frames --------------------------------------------------------------------------------
-    def _time_flips(self) -> None:
+    def _time_rendering(self) -> None:
         window = EventLoop.window
-        original = window.flip
+        for name in ("on_draw", "flip"):
+            original = getattr(window, name)
 
-        def timed_flip() -> None:
-            started = time.perf_counter()
-            original()
-            self._flip_s += time.perf_counter() - started
+            def timed(*args: Any, _original: Any = original) -> Any:
+                started = time.perf_counter()
+                try:
+                    return _original(*args)
+                finally:
+                    self._render_s += time.perf_counter() - started
 
-        window.flip = timed_flip
+            setattr(window, name, timed)
 
     def pump(self, frames: int = 1) -> None:
         for _ in range(frames):
-            self._flip_s = 0.0
+            self._render_s = 0.0
             started = time.perf_counter()
-            EventLoop.idle()
+            if PROFILE_SLOW_FRAMES_MS:
+                _profiled_idle()
+            else:
+                EventLoop.idle()
             if self._recording:
                 self.frame_times.append(time.perf_counter() - started)
-                self.flip_times.append(self._flip_s)
+                self.render_times.append(self._render_s)
 
     def ui_work_times(self) -> list[float]:
-        """Per frame: time the UI thread spent in our code, Kivy's layout and text rendering —
-        the frame minus the buffer swap, where a software GL does the pixel work."""
-        return [max(0.0, total - flip) for total, flip in zip(self.frame_times, self.flip_times,
-                                                               strict=True)]
+        """Per frame: the time the UI thread spent on its own work — clock callbacks (handed-over
+        device events included), input dispatch, layout and text rendering — that is, the frame
+        minus GL drawing and the buffer swap, which a software GL spends rasterising pixels."""
+        return [max(0.0, total - render) for total, render in zip(self.frame_times,
+                                                                   self.render_times, strict=True)]
 
     def pump_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -24,13 +24,14 @@ class RatingScreen(KioskScreen):
     needs_reason = BooleanProperty(False)
     can_submit = BooleanProperty(False)
 
+    def on_kv_post(self, base_widget: object) -> None:
+        box = self.ids.reasons
+        for reason in self.reasons_all:
+            box.add_widget(ReasonChip(reason=reason, screen=self))
+
     def prepare(self) -> None:
         self.selected = ""
         self.reasons = []
-        box = self.ids.reasons
-        if not box.children:
-            for reason in self.reasons_all:
-                box.add_widget(ReasonChip(reason=reason, screen=self))
 
     def select(self, level: str) -> None:
         self.selected = level

@@ -422,12 +422,8 @@ class TcpEmulator(_Server):
 
     def unplug(self) -> None:
         super().unplug()
-        with self._lock:
-            for sock in (self._client, self._listener):
-                if sock is not None:
-                    with contextlib.suppress(OSError):
-                        sock.close()
-            self._client = self._listener = None
+        self._close()
+
 
     def plug(self) -> None:
         with self._lock:
@@ -482,6 +478,10 @@ class TcpEmulator(_Server):
         with self._lock:
             for sock in (self._client, self._listener):
                 if sock is not None:
+                    # shutdown first: a select() in the serving thread may still hold the socket,
+                    # and a listener merely closed would accept one more connection meanwhile
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
                     with contextlib.suppress(OSError):
                         sock.close()
             self._client = self._listener = None

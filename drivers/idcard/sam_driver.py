@@ -41,7 +41,7 @@ from drivers.idcard.client import (
     SamClient,
     SamFault,
 )
-from drivers.idcard.frames import ReplyDataError, Status
+from drivers.idcard.frames import FrameError, ReplyDataError, Status
 from drivers.idcard.interface import IdCardReader
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class SamIdCardReader(IdCardReader):
                 self._poll(self._client)
             except Cancelled:
                 break
-            except (ReaderError, OSError, ValueError) as exc:
+            except (ReaderError, FrameError, OSError, ValueError) as exc:
                 self._lost(_reason(exc))
                 if self._stop.wait(backoff):
                     break

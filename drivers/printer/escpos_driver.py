@@ -65,6 +65,7 @@ class EscposPrinter(Printer):
         self._thread: threading.Thread | None = None
         self._status = PrinterStatus.unknown()
         self._silent = 0
+        self._connect_failures = 0
         self._set_detail(url=self._transport.description, paper_width_mm=self.encoder.options
                          .paper_width_mm, encoding=self.encoder.options.encoding,
                          **self._status.as_detail())
@@ -174,13 +175,17 @@ class EscposPrinter(Printer):
             try:
                 self._transport.open()
             except TransportError as exc:
-                log.warning("printer: %s", exc)
+                # log when it becomes unreachable, not on every retry
+                log.log(logging.WARNING if self._connect_failures == 0 else logging.DEBUG,
+                        "printer: %s (retrying with back-off)", exc)
+                self._connect_failures += 1
                 self._connected = False
                 self._down_reason = NOT_CONNECTED
                 self._apply(PrinterStatus.unknown())
                 return False
             self._connected = True
             self._silent = 0
+            self._connect_failures = 0
             log.info("printer: connected to %s", self._transport.description)
         if not self.status_query:
             self._sync_state()

@@ -65,9 +65,12 @@ def find_fonts(extra: Iterable[str] = ()) -> list[tuple[str, int]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cmap(path: str, index: int) -> frozenset[int]:
-    from fontTools.ttLib import TTFont  # imported lazily: only needed for coverage checks
-
+def _cmap(path: str, index: int) -> frozenset[int] | None:
+    """Code points the font maps, or None when fontTools is missing (then trust the font)."""
+    try:
+        from fontTools.ttLib import TTFont  # imported lazily: only needed for coverage checks
+    except ModuleNotFoundError:
+        return None
     kwargs = {"fontNumber": index} if path.lower().endswith((".ttc", ".otc")) else {}
     font = TTFont(path, lazy=True, **kwargs)
     try:
@@ -96,7 +99,8 @@ class GlyphSet:
     def _font_for(self, ch: str) -> tuple[str, int] | None:
         code = ord(ch)
         for path, index in self.fonts:
-            if code in _cmap(path, index):
+            cmap = _cmap(path, index)
+            if cmap is None or code in cmap:
                 return path, index
         return None
 

@@ -254,6 +254,9 @@ class SsCardEmulator:
         self._apdus: list[bytes] = []
         self._logic = CardLogic(script)
         self.powered = False
+        #: the card dropped the connection itself (``vanish_after``). pcscd only notices at its
+        #: next presence poll (every 400 ms): a card inserted before that is not seen as new.
+        self.vanished = False
 
     # -- control ---------------------------------------------------------------------------
     @property
@@ -294,6 +297,7 @@ class SsCardEmulator:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._stop.clear()
+        self.vanished = False
         self._logic.reset()
         self._thread = threading.Thread(target=self._serve, name="sscard-emulator", daemon=True)
         self._thread.start()
@@ -368,6 +372,7 @@ class SsCardEmulator:
                     self._apdus.append(body)
                 count += 1
                 if self.script.vanish_after is not None and count > self.script.vanish_after:
+                    self.vanished = True
                     break  # the card is yanked out before answering
                 if not self._send(sock, self._logic.process(body)):
                     break

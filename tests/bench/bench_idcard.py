@@ -26,6 +26,8 @@ from drivers.idcard.sam_driver import SamIdCardReader
 
 READS = 1000
 
+pytestmark = pytest.mark.bench  # registered by the lead in pyproject; skipped unless enabled
+
 
 def measure(transport: str, reads: int = READS, address: bool = True) -> list[float]:
     """Latencies in milliseconds, one per read."""

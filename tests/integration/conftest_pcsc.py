@@ -32,6 +32,7 @@ READER = "Virtual PCD 00 00"
 LOCK_FILE = Path("/tmp/aishandong-kiosk-vpcd.lock")
 START_TIMEOUT_S = 15.0
 LOCK_TIMEOUT_S = 120.0
+PCSCD_POLL_S = 0.4  # pcscd polls readers without hot-plug events this often
 
 
 def list_readers() -> list[str] | None:
@@ -183,3 +184,7 @@ def card_slot(pcsc: PcscService):
         return state is not None and not state & scard.SCARD_STATE_PRESENT
 
     assert wait_until(slot_empty, 5.0), "pcscd still sees a card in the virtual slot"
+    if any(emulator.vanished for emulator in made):
+        # vpcd learns that a card vanished mid-command only at pcscd's next presence poll
+        # (400 ms); a card connected before that is taken for the old one and never reported.
+        time.sleep(PCSCD_POLL_S * 2.5)

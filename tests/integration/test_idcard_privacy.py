@@ -16,14 +16,14 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from idcard_helpers import FAST_OPTIONS, Recorder  # noqa: E402
+from test_idcard_helpers import FAST_OPTIONS, Recorder
 
-from drivers.base import DeviceState  # noqa: E402
-from drivers.idcard import IdCardRead, IdCardReadFailed, IdCardRemoved, samples  # noqa: E402
-from drivers.idcard.emulator import PtyEmulator, SamEmulator  # noqa: E402
-from drivers.idcard.fake import FakeIdCardReader  # noqa: E402
-from drivers.idcard.frames import Command, Status  # noqa: E402
-from drivers.idcard.sam_driver import SamIdCardReader  # noqa: E402
+from drivers.base import DeviceState
+from drivers.idcard import IdCardRead, IdCardReadFailed, IdCardRemoved, samples
+from drivers.idcard.emulator import PtyEmulator, SamEmulator
+from drivers.idcard.fake import FakeIdCardReader
+from drivers.idcard.frames import Command, Status
+from drivers.idcard.sam_driver import SamIdCardReader
 
 APPENDED = "山东省济南市市中区经四路1号"
 

@@ -13,13 +13,13 @@ import serial
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from idcard_helpers import FAST_OPTIONS, Recorder, wait_until  # noqa: E402
+from test_idcard_helpers import FAST_OPTIONS, Recorder, wait_until
 
-from drivers.base import DeviceState  # noqa: E402
-from drivers.idcard import IdCardRead, IdCardReadFailed, IdCardRemoved, samples  # noqa: E402
-from drivers.idcard.emulator import PtyEmulator, SamEmulator, TcpEmulator  # noqa: E402
-from drivers.idcard.frames import Command, Status  # noqa: E402
-from drivers.idcard.sam_driver import SamIdCardReader  # noqa: E402
+from drivers.base import DeviceState
+from drivers.idcard import IdCardRead, IdCardReadFailed, IdCardRemoved, samples
+from drivers.idcard.emulator import PtyEmulator, SamEmulator, TcpEmulator
+from drivers.idcard.frames import Command, Status
+from drivers.idcard.sam_driver import SamIdCardReader
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -93,7 +93,7 @@ def test_no_card_is_quiet_polling(emulator, make_reader) -> None:
 
 def test_card_left_on_a_non_halting_reader_is_read_once(server, make_reader) -> None:
     server.emulator.halt_after_read = False
-    reader, recorder = make_reader()
+    _reader, recorder = make_reader()
     server.emulator.put_card(samples.RESIDENT)
     recorder.wait_type(IdCardRead)
     finds = server.emulator.stats.commands[Command.FIND]
@@ -142,7 +142,7 @@ def test_card_lifted_mid_read(emulator, make_reader) -> None:
 
 
 def test_occasional_checksum_errors_are_retried(emulator, make_reader) -> None:
-    reader, recorder = make_reader()
+    _reader, recorder = make_reader()
     emulator.faults.corrupt_replies = 2  # two in a row: within the retries
     assert _present(emulator, recorder, samples.FOREIGNER_2017).data == samples.FOREIGNER_2017
     assert emulator.faults.corrupt_replies == 0
@@ -150,7 +150,7 @@ def test_occasional_checksum_errors_are_retried(emulator, make_reader) -> None:
 
 
 def test_persistent_checksum_errors_make_it_unavailable(emulator, make_reader) -> None:
-    reader, recorder = make_reader()
+    _reader, recorder = make_reader()
     mark = recorder.mark()
     emulator.faults.corrupt_replies = 10**9
     event = recorder.wait_state(DeviceState.UNAVAILABLE, after=mark)
@@ -183,7 +183,7 @@ def test_slow_replies_within_the_time_out(emulator, make_reader) -> None:
 
 
 def test_replies_slower_than_the_time_out(emulator, make_reader) -> None:
-    reader, recorder = make_reader()
+    _reader, recorder = make_reader()
     mark = recorder.mark()
     emulator.faults.delay_s = 1.5  # longer than all three attempts (3 x 0.3 s)
     event = recorder.wait_state(DeviceState.UNAVAILABLE, after=mark)
@@ -237,7 +237,7 @@ def test_unknown_card_type_fails_at_once(emulator, make_reader) -> None:
 
 def test_sam_self_test_failure_is_unavailable_then_recovers(server, make_reader) -> None:
     emulator = server.emulator
-    reader, recorder = make_reader()
+    _reader, recorder = make_reader()
     mark = recorder.mark()
     emulator.fail(Command.STATUS, Status.SELF_TEST_FAILED, times=-1)
     emulator.fail(Command.FIND, Status.SELF_TEST_FAILED, times=-1)

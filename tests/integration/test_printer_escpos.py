@@ -72,9 +72,10 @@ def test_every_layout_prints_decodes_and_fits(emulator: PrinterEmulator, tmp_pat
     printer = connect(url, paper_width_mm=width)
     try:
         documents = all_documents(width)
-        for name, doc in documents.items():
+        for count, (name, doc) in enumerate(documents.items(), start=1):
             printer.print_document(doc)
-            jobs = emulator.wait_for_jobs(len(emulator.jobs) + 1, 5)
+            jobs = emulator.wait_for_jobs(count, 5)
+            assert len(jobs) == count
             job = jobs[-1]
             assert job.source == transport and job.cut
             for text in EXPECTED_TEXT[name]:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-
 from conftest_pcsc import READER, PcscService, card_slot, pcsc  # noqa: F401 (fixtures)
+
 from drivers.base import DeviceEvent, DeviceState, DeviceStateChanged
 from drivers.smartcard.emulator import CardScript, SsCardEmulator
 from drivers.smartcard.interface import SsCardInserted, SsCardRead, SsCardReadFailed, SsCardRemoved
@@ -151,7 +151,7 @@ def test_not_a_social_security_card(reader, card_slot) -> None:  # noqa: F811
     emulator = card_slot(CardScript(SAMPLE_CARD, applet=False))
     emulator.insert()
     items = events.wait_for(n_of(SsCardReadFailed))
-    failed = [e for e in items if isinstance(e, SsCardReadFailed)][0]
+    failed = next(e for e in items if isinstance(e, SsCardReadFailed))
     assert "not a social security card" in failed.reason
 
 

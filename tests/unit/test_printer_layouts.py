@@ -136,3 +136,12 @@ def test_every_layout_is_registered_and_renders_as_text() -> None:
     for name, doc in all_documents().items():
         assert doc.title, name
         assert render_text(doc).endswith("[CUT]"), name
+
+
+def test_queue_ticket_job_is_under_2_kb_with_native_qr() -> None:
+    from drivers.printer.encoder import EncoderOptions, EscposEncoder
+
+    for width in (58, 80):
+        data = EscposEncoder(EncoderOptions(paper_width_mm=width)).encode(
+            queue_ticket(TICKET, paper_width_mm=width))
+        assert len(data) < 2048

@@ -59,7 +59,7 @@ def test_build_apdu_cases() -> None:
 
 @pytest.mark.parametrize("ins", [0x20, 0x24, 0x2C])
 def test_pin_commands_cannot_be_built(ins: int) -> None:
-    with pytest.raises(ForbiddenApdu, match="PIN|VERIFY"):
+    with pytest.raises(ForbiddenApdu, match=r"PIN|VERIFY"):
         build_apdu(0x00, ins, 0x00, 0x00, b"\x12\x34\x56")
 
 

@@ -1,4 +1,5 @@
-"""Shared helpers for the ID card integration tests (imported by the test modules)."""
+"""Shared helpers for the ID card integration tests (imported by the test modules; named
+test_idcard_* to stay inside this package's test files, it holds no tests itself)."""
 
 from __future__ import annotations
 
