@@ -1,8 +1,10 @@
 """The identify step used by flows: card or code events become the session's identity.
 
 While no flow is waiting (``armed`` is False) card reads are ignored: a card left on the
-reader at the attract screen identifies nobody. Removing the card while the identify step is
-still open ends the identity (issue 3 refines this with the SAM reader's own events).
+reader at the attract screen identifies nobody. ``IdCardRemoved`` does not end an identity
+that was read: a real SAM reader halts a card after reading it and reports "removed" about one
+poll later with the card still in place, so the event means "this presentation is over". The
+identity lives until the session ends (idle, exit, completion) and is wiped then.
 Runs on the UI thread (events arrive through :class:`kiosk.devices.DeviceManager`).
 """
 
@@ -41,8 +43,7 @@ class IdentifyService:
         elif isinstance(event, SsCardRead):
             self._accept(lambda: Identity.from_sscard(event.data))
         elif isinstance(event, IdCardRemoved | SsCardRemoved):
-            if self.armed:
-                self._machine.forget_identity()
+            log.debug("card presentation over (%s)", event.kind)
 
     def _accept(self, build: Callable[[], Identity]) -> None:
         if not (self.armed and self._machine.in_session):

@@ -30,7 +30,7 @@ class Sizes:
     title: float
     huge: float  # the largest text on a screen (numbers, headlines)
     target: float  # minimum touch target edge (dp)
-    tile_height: float
+    tile_height: float  # a tile shorter than this shows its compact form
     padding: float
     line_height: float
 
@@ -42,9 +42,9 @@ ELDER = Palette(background="#FFFFFF", surface="#FFF8E1", text="#000000", muted="
                 primary="#0B3D91", primary_text="#FFFFFF", danger="#8C1D18",
                 header="#0B3D91", header_text="#FFFFFF")
 
-NORMAL_SIZES = Sizes(small=18, body=22, title=32, huge=56, target=64, tile_height=170,
+NORMAL_SIZES = Sizes(small=18, body=22, title=32, huge=56, target=64, tile_height=240,
                      padding=20, line_height=1.3)
-ELDER_SIZES = Sizes(small=24, body=30, title=42, huge=72, target=88, tile_height=210,
+ELDER_SIZES = Sizes(small=24, body=30, title=42, huge=72, target=76, tile_height=320,
                     padding=24, line_height=1.4)
 
 #: (foreground, background) pairs the screens actually draw

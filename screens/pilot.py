@@ -215,12 +215,50 @@ class Pilot:
             self.pump(6)
 
     def screenshot(self, path: Path) -> Path:
+        """Render the whole window (screen and open dialogs) into an off-screen buffer and save
+        it as PNG. Reading the on-screen buffer back is unreliable under Xvfb right after a
+        resize, so the widget tree is drawn again into an FBO of the window's size."""
+        from kivy.graphics import (
+            ClearBuffers,
+            ClearColor,
+            Fbo,
+            PopMatrix,
+            PushMatrix,
+            Scale,
+            Translate,
+        )
+
         with self.not_recording():
             self.pump(2)
-            path.unlink(missing_ok=True)
-            # Kivy inserts a counter before the suffix ("x.png" -> "x0001.png"): rename back.
-            written = Path(Window.screenshot(str(path.resolve())))
-            written.replace(path)
+            width, height = (int(v) for v in Window.size)
+            layers = list(reversed(Window.children))  # bottom first
+            fbo = Fbo(size=(width, height), with_stencilbuffer=True)
+            with fbo:
+                ClearColor(*Window.clearcolor)
+                ClearBuffers()
+                PushMatrix()
+                Scale(1, -1, 1)
+                Translate(0, -height, 0)
+            moved = []
+            for layer in layers:
+                parent_canvas = Window.canvas
+                index = parent_canvas.indexof(layer.canvas)
+                if index > -1:
+                    parent_canvas.remove(layer.canvas)
+                fbo.add(layer.canvas)
+                moved.append((layer, index))
+            with fbo:
+                PopMatrix()
+            fbo.draw()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fbo.texture.save(str(path), flipped=False)
+            finally:
+                for layer, index in moved:
+                    fbo.remove(layer.canvas)
+                    if index > -1:
+                        Window.canvas.insert(index, layer.canvas)
+            self.pump(1)
         return path
 
 

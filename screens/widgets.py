@@ -21,6 +21,10 @@ class LazyText:
 
     _text_stale = False
 
+    def on_parent(self, _widget: object, parent: object) -> None:
+        if parent is not None and self._text_stale:
+            self._trigger_texture()  # type: ignore[attr-defined]
+
     def texture_update(self, *largs: object) -> None:
         if self.get_root_window() is None:  # type: ignore[attr-defined]
             self._text_stale = True
@@ -73,12 +77,15 @@ class Tile(ButtonBehavior, BoxLayout):
     icon = StringProperty("")
     title = StringProperty("")
     subtitle = StringProperty("")
+    #: too short for the full tile (portrait, elder mode): smaller icon and title, no subtitle
+    compact = BooleanProperty(False)
 
 
 class Header(BoxLayout):
     """Top bar on every screen: brand, elder mode, language, home/exit, time."""
 
     show_session_buttons = BooleanProperty(True)
+    compact = BooleanProperty(False)  # narrow (portrait) window: smaller brand, no clock
     now_text = StringProperty("")
 
     def __init__(self, **kwargs: object) -> None:
@@ -137,7 +144,9 @@ class Switcher(BoxLayout):
     def on_index(self, *_: object) -> None:
         super().clear_widgets()
         if 0 <= int(self.index) < len(self._pages):
-            super().add_widget(self._pages[int(self.index)])
+            page = self._pages[int(self.index)]
+            super().add_widget(page)
+            refresh_lazy_text(page)
 
     @property
     def pages(self) -> list[Widget]:

@@ -10,8 +10,10 @@ os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kiosk-kivy-test-"))
-# Never let a developer's own KIOSK_* variables change what the tests load.
-for _name in [n for n in os.environ if n.startswith("KIOSK_")]:
+# Never let a developer's own config overrides (KIOSK_<SECTION>__<KEY>, KIOSK_PROFILE) change
+# what the tests load; test switches such as KIOSK_BENCH or KIOSK_SCREENSHOT_DIR stay.
+for _name in [n for n in os.environ if n.startswith("KIOSK_") and ("__" in n
+                                                                   or n == "KIOSK_PROFILE")]:
     del os.environ[_name]
 
 # Configure Kivy before any test module imports it (the clock reads maxfps when first

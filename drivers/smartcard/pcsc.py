@@ -94,6 +94,10 @@ class PcscSocialSecurityReader(SocialSecurityCardReader):
         self._ctx_lock = threading.Lock()
         self.reader_name: str | None = None
         self.last_stats: ReadStats | None = None
+        # watcher-thread state
+        self._backoff = self.poll_interval
+        self._card_present = False
+        self._reader_state = scard.SCARD_STATE_UNAWARE
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _on_start(self) -> None:
@@ -116,66 +120,80 @@ class PcscSocialSecurityReader(SocialSecurityCardReader):
 
     # -- the watcher thread --------------------------------------------------------------------
     def _run(self) -> None:
-        backoff = self.poll_interval
-        card_present = False
-        reader_state = scard.SCARD_STATE_UNAWARE
+        self._backoff = self.poll_interval
+        self._card_present = False
+        self._reader_state = scard.SCARD_STATE_UNAWARE
         try:
             while not self._stop.is_set():
-                if self._ctx is None:
-                    try:
-                        self._establish()
-                    except PcscError as exc:
-                        self._unavailable("the PC/SC service (pcscd) is not running", exc)
-                        self._stop.wait(backoff)
-                        backoff = min(backoff * 2, MAX_BACKOFF_S)
-                        continue
-                    backoff = self.poll_interval
                 try:
-                    reader = self._find_reader()
-                except PcscError as exc:
-                    self._drop_context(exc)
-                    continue
-                if reader is None:
-                    if card_present:
-                        card_present = False
-                        self._emit(SsCardRemoved(self.reader_name or ""))
-                    what = f"matching {self.wanted!r}" if self.wanted else "at all"
-                    self._set_state(DeviceState.UNAVAILABLE, f"no card reader {what}")
-                    self.reader_name = None
-                    reader_state = scard.SCARD_STATE_UNAWARE
-                    self._stop.wait(self.poll_interval)
-                    continue
-                if reader != self.reader_name:
-                    self.reader_name = reader
-                    reader_state = scard.SCARD_STATE_UNAWARE
-                    self._set_detail(reader=reader)
-                self._set_state(DeviceState.READY)
-                hr, states = scard.SCardGetStatusChange(
-                    self._ctx, int(self.poll_interval * 1000), [(reader, reader_state)])
-                if hr in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
-                    continue
-                if hr == scard.SCARD_E_UNKNOWN_READER:
-                    continue  # reader unplugged: the next round finds out
-                if hr != scard.SCARD_S_SUCCESS:
-                    self._drop_context(PcscError("waiting for a card", hr))
-                    continue
-                _name, event, _atr = states[0]
-                log.debug("reader state %#x -> %#x", reader_state, event)
-                reader_state = event & ~scard.SCARD_STATE_CHANGED
-                if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
-                    continue
-                present = bool(event & scard.SCARD_STATE_PRESENT)
-                if present and not card_present:
-                    card_present = True
-                    self._card_arrived(reader, mute=bool(event & scard.SCARD_STATE_MUTE))
-                elif not present and card_present:
-                    card_present = False
-                    self._emit(SsCardRemoved(reader))
-        except Exception:  # never raise out of the thread (drivers.base contract)
-            log.exception("PC/SC watcher failed")
-            self._set_state(DeviceState.UNAVAILABLE, "internal error in the PC/SC watcher")
+                    self._step()
+                except Exception:  # never raise out of the thread (drivers.base contract)
+                    log.exception("PC/SC watcher failed; retrying")
+                    self._set_state(DeviceState.UNAVAILABLE, "internal error in the PC/SC watcher")
+                    self._release_context()
+                    self._stop.wait(MAX_BACKOFF_S)
         finally:
             self._release_context()
+
+    def _step(self) -> None:
+        """One round: make sure of the service and the reader, then wait for a card change."""
+        if self._ctx is None:
+            self._reader_state = scard.SCARD_STATE_UNAWARE  # a new context knows nothing yet
+            try:
+                self._establish()
+            except PcscError as exc:
+                self._card_gone()
+                self._unavailable("the PC/SC service (pcscd) is not running", exc)
+                self._stop.wait(self._backoff)
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+                return
+            self._backoff = self.poll_interval
+        try:
+            reader = self._find_reader()
+        except PcscError as exc:
+            self._drop_context(exc)
+            return
+        if reader is None:
+            self._card_gone()
+            what = f"matching {self.wanted!r}" if self.wanted else "at all"
+            self._set_state(DeviceState.UNAVAILABLE, f"no card reader {what}")
+            self.reader_name = None
+            self._reader_state = scard.SCARD_STATE_UNAWARE
+            self._stop.wait(self.poll_interval)
+            return
+        if reader != self.reader_name:
+            self._card_gone()
+            self.reader_name = reader
+            self._reader_state = scard.SCARD_STATE_UNAWARE
+            self._set_detail(reader=reader)
+        self._set_state(DeviceState.READY)
+        hr, states = scard.SCardGetStatusChange(
+            self._ctx, int(self.poll_interval * 1000), [(reader, self._reader_state)])
+        if hr in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
+            return
+        if hr == scard.SCARD_E_UNKNOWN_READER:  # unplugged: the next round finds out
+            self._stop.wait(self.poll_interval)
+            return
+        if hr != scard.SCARD_S_SUCCESS:
+            self._drop_context(PcscError("waiting for a card", hr))
+            return
+        _name, event, _atr = states[0]
+        log.debug("reader state %#x -> %#x", self._reader_state, event)
+        self._reader_state = event & ~scard.SCARD_STATE_CHANGED
+        if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
+            return
+        present = bool(event & scard.SCARD_STATE_PRESENT)
+        if present and not self._card_present:
+            self._card_present = True
+            self._card_arrived(reader, mute=bool(event & scard.SCARD_STATE_MUTE))
+        elif not present:
+            self._card_gone()
+
+    def _card_gone(self) -> None:
+        """Report the card removed, once (also when its reader or pcscd goes away)."""
+        if self._card_present:
+            self._card_present = False
+            self._emit(SsCardRemoved(self.reader_name or ""))
 
     # -- helpers -----------------------------------------------------------------------------
     def _unavailable(self, reason: str, exc: Exception) -> None:

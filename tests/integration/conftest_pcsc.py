@@ -1,7 +1,7 @@
 """Fixtures for end-to-end PC/SC tests: the real pcscd, the vpcd virtual reader, our card.
 
 Import the fixtures into a test module (``from conftest_pcsc import pcsc, card_slot``) or list
-this module in ``pytest_plugins``.
+this module in ``pytest_plugins``. Modules that import them share one pcscd and one lock.
 
 - ``pcsc`` (session): makes sure a pcscd with the vpcd reader "Virtual PCD 00 00" is running.
   If one already runs it is used as is; otherwise the fixture starts ``pcscd --foreground``
@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -31,7 +32,7 @@ VPCD_CONFIG = Path("/etc/reader.conf.d/vpcd")
 READER = "Virtual PCD 00 00"
 LOCK_FILE = Path("/tmp/aishandong-kiosk-vpcd.lock")
 START_TIMEOUT_S = 15.0
-LOCK_TIMEOUT_S = 120.0
+LOCK_TIMEOUT_S = 90.0  # below the tests' 120 s time-out, so a busy lock fails cleanly
 PCSCD_POLL_S = 0.4  # pcscd polls readers without hot-plug events this often
 
 
@@ -124,23 +125,38 @@ def _require_binaries() -> None:
         pytest.skip("the vpcd virtual reader is not installed (Debian package vsmartcard-vpcd)")
 
 
-@pytest.fixture(scope="session")
-def pcsc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscService]:
-    pytest.importorskip("smartcard", reason="pyscard is not installed (extra 'smartcard')")
-    _require_binaries()
+class _Shared:
+    """One pcscd and one lock per test process.
+
+    Each test module that imports the ``pcsc`` fixture gets its own copy of it; they all
+    share this state, so the lock is taken once and pcscd is stopped after the last user.
+    """
+
+    users = 0
+    service: PcscService | None = None
+    lock: IO[str] | None = None
+
+
+def _take_lock() -> IO[str]:
     lock = LOCK_FILE.open("a+")
     deadline = time.monotonic() + LOCK_TIMEOUT_S
     while True:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return lock
         except BlockingIOError:
             if time.monotonic() > deadline:
                 lock.close()
                 pytest.fail(f"another test session holds {LOCK_FILE} for over "
                             f"{LOCK_TIMEOUT_S:.0f} s")
             time.sleep(0.2)
-    service: PcscService | None = None
+
+
+def _acquire(tmp_path_factory: pytest.TempPathFactory) -> PcscService:
+    if _Shared.service is not None:
+        _Shared.users += 1
+        return _Shared.service
+    lock = _take_lock()
     try:
         if list_readers() is not None:
             service = PcscService(owned=False)
@@ -151,13 +167,43 @@ def pcsc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscService]:
                             "(needs write access to /run/pcscd)")
             service = PcscService(owned=True,
                                   log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-            service.start()
-        yield service
-    finally:
-        if service is not None and service.owned:
-            service.stop()
+            try:
+                service.start()
+            except BaseException:
+                service.stop()
+                raise
+    except BaseException:
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
+        raise
+    _Shared.service, _Shared.lock, _Shared.users = service, lock, 1
+    return service
+
+
+def _release() -> None:
+    _Shared.users -= 1
+    if _Shared.users > 0:
+        return
+    service, lock = _Shared.service, _Shared.lock
+    _Shared.service = _Shared.lock = None
+    try:
+        if service is not None and service.owned:
+            service.stop()
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+
+
+@pytest.fixture(scope="session")
+def pcsc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscService]:
+    pytest.importorskip("smartcard", reason="pyscard is not installed (extra 'smartcard')")
+    _require_binaries()
+    service = _acquire(tmp_path_factory)
+    try:
+        yield service
+    finally:
+        _release()
 
 
 @pytest.fixture

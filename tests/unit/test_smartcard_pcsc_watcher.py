@@ -249,3 +249,45 @@ def test_stop_joins_the_thread(fake: FakeScard, make_reader) -> None:
     device.stop()
     assert not thread.is_alive()
     assert device.state is DeviceState.STOPPED
+
+
+def test_registry_loads_pcsc_backend() -> None:
+    from drivers import registry
+
+    options = {"reader": "acr", "poll_interval": 2}
+    device = registry.open_device("smartcard", "pcsc", options=options)
+    assert isinstance(device, PcscSocialSecurityReader)
+    assert (device.kind, device.type_name) == ("smartcard", "pcsc")
+    assert device.wanted == "acr" and device.poll_interval == 2.0
+    assert device.state is DeviceState.STOPPED  # built, not started
+
+
+def test_service_lost_with_card_in_reports_removal(fake: FakeScard, make_reader) -> None:
+    device, events = make_reader()
+    device.start()
+    fake._update(card=CardScript(SAMPLE_CARD))
+    events.wait_for(lambda items: any(isinstance(e, SsCardRead) for e in items))
+    fake._update(service=False)
+    events.wait_for(lambda items: any(isinstance(e, SsCardRemoved) for e in items))
+    events.wait_for(has_state(DeviceState.UNAVAILABLE, "pcscd"))
+    assert len(events.of(SsCardRemoved)) == 1
+
+
+def test_unexpected_error_does_not_kill_the_watcher(fake: FakeScard, make_reader,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real_list = fake.SCardListReaders
+
+    def flaky(ctx: int, groups: list) -> tuple[int, list[str]]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return real_list(ctx, groups)
+
+    monkeypatch.setattr(fake, "SCardListReaders", flaky)
+    monkeypatch.setattr(pcsc_module, "MAX_BACKOFF_S", 0.05)
+    device, events = make_reader()
+    device.start()
+    events.wait_for(has_state(DeviceState.UNAVAILABLE, "internal error"))
+    events.wait_for(has_state(DeviceState.READY))
+    assert device._thread is not None and device._thread.is_alive()
