@@ -32,6 +32,7 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "cv2": "camera",
     "numpy": "camera",
     "paho": "mqtt",
+    "PIL": "printer",
 }
 
 
