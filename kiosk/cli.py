@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, required=True, help="folder for screenshots and log")
     demo.add_argument("--size", type=_size, default=(1920, 1080))
 
+    bench = sub.add_parser("bench", help="run the benchmarks and print their figures")
+    bench.add_argument("-k", dest="keyword", default="",
+                       help="only benchmarks whose name matches (pytest -k)")
+
     cfg = sub.add_parser("config", help="check or show the effective configuration")
     cfg.add_argument("action", choices=("check", "show"))
     _config_args(cfg)
@@ -52,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "bench":
+        return _bench(args.keyword)
     try:
         config = load_config(args.profile, args.config)
     except ConfigError as exc:
@@ -73,6 +79,24 @@ def main(argv: list[str] | None = None) -> int:
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
     return 2
+
+
+def _bench(keyword: str) -> int:
+    """Benchmarks live beside the tests (tests/bench/bench_*.py); they print their figures."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    folder = root / "tests" / "bench"
+    if not folder.is_dir():
+        print("kiosk bench: run it from a source checkout (tests/bench/ not found)",
+              file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+               "-o", "python_files=bench_*.py", "-m", "bench", str(folder)]
+    if keyword:
+        command += ["-k", keyword]
+    env = dict(os.environ, KIOSK_BENCH="1", BENCH="1")
+    return subprocess.call(command, cwd=root, env=env)
 
 
 def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

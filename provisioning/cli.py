@@ -1,0 +1,228 @@
+"""``kiosk-provision``: technician tooling that works without the touch UI.
+
+    kiosk-provision devices                       what backends exist, serial ports, PC/SC readers
+    kiosk-provision self-test [--profile P]       start every configured device, report its state
+    kiosk-provision test idcard --url URL         read one ID card (masked output)
+    kiosk-provision test sscard [--reader NAME]   read one social security card (masked output)
+    kiosk-provision test printer --url URL        print the test page and report paper status
+    kiosk-provision test scanner --url URL        wait for one scan (class and length only)
+    kiosk-provision test camera --source SRC      frames per second and decodes
+    kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
+    kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
+    kiosk-provision hash-pin                      hash a new maintenance PIN
+
+Every check imports its driver only when asked, so a missing optional package is reported
+with the pip command that installs it instead of breaking the whole tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_BAD_ARGS = 3
+
+
+def _check_module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"provisioning.check_{name}")
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing == "provisioning":
+            raise SystemExit(f"kiosk-provision: the {name} check is not available in this "
+                             "version") from exc
+        raise SystemExit(f"kiosk-provision: the {name} check needs the Python module "
+                         f"{missing!r}; install the project's extras: pip install "
+                         "'aishandong-kiosk[all]'") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-provision",
+                                     description="爱山东 kiosk technician tooling")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("devices", help="list backends, serial ports and PC/SC readers")
+
+    selftest = sub.add_parser("self-test", help="start the configured devices and report")
+    _config_args(selftest)
+    selftest.add_argument("--wait", type=float, default=5.0,
+                          help="seconds to wait for devices to become ready (default 5)")
+    selftest.add_argument("--json", action="store_true")
+
+    test = sub.add_parser("test", help="exercise one peripheral")
+    kinds = test.add_subparsers(dest="kind", required=True)
+    idcard = kinds.add_parser("idcard", help="read one ID card")
+    idcard.add_argument("--url", required=True, help="e.g. /dev/ttyUSB0 or socket://host:port")
+    idcard.add_argument("--baudrate", type=int, default=115200)
+    idcard.add_argument("--timeout", type=float, default=10.0)
+    idcard.add_argument("--json", action="store_true")
+    sscard = kinds.add_parser("sscard", help="read one social security card over PC/SC")
+    sscard.add_argument("--reader", default=None, help="part of the reader's name")
+    sscard.add_argument("--timeout", type=float, default=15.0)
+    sscard.add_argument("--json", action="store_true")
+    printer = kinds.add_parser("printer", help="print the test page")
+    printer.add_argument("--url", required=True,
+                         help="tcp://host:9100, usb://0xVVVV:0xPPPP or a serial port")
+    printer.add_argument("--width", type=int, choices=(58, 80), default=80,
+                         help="paper width in mm")
+    printer.add_argument("--encoding", default="gb18030",
+                         choices=("gb18030", "gbk", "gbk_fs", "utf8"))
+    printer.add_argument("--baudrate", type=int, default=None)
+    printer.add_argument("--terminal-id", default="", help="printed on the page")
+    printer.add_argument("--json", action="store_true")
+    scanner = kinds.add_parser("scanner", help="wait for one scan")
+    scanner.add_argument("--url", required=True)
+    scanner.add_argument("--timeout", type=float, default=30.0)
+    scanner.add_argument("--json", action="store_true")
+    camera = kinds.add_parser("camera", help="measure frame rate and decodes")
+    camera.add_argument("--source", required=True, help="device index, file or URL")
+    camera.add_argument("--seconds", type=float, default=5.0)
+    camera.add_argument("--json", action="store_true")
+
+    preview = sub.add_parser("preview", help="render a captured ESC/POS job to PNG")
+    preview.add_argument("job", type=Path)
+    preview.add_argument("--out", type=Path, required=True)
+    preview.add_argument("--width", type=int, choices=(58, 80), default=58)
+
+    cfg = sub.add_parser("config", help="check or show the configuration")
+    cfg.add_argument("action", choices=("check", "show", "profiles"))
+    _config_args(cfg)
+
+    sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
+    return parser
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="demo")
+    parser.add_argument("--config", type=Path, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "devices":
+        return _devices()
+    if args.command == "self-test":
+        return _self_test(args)
+    if args.command == "preview":
+        return _check_module_preview().run(args.job, args.out, paper_width_mm=args.width)
+    if args.command in ("config", "hash-pin"):
+        from config.__main__ import main as config_main
+
+        forwarded = ["hash-pin"] if args.command == "hash-pin" else [args.action]
+        if args.command == "config" and args.action != "profiles":
+            forwarded += ["--profile", args.profile]
+            if args.config is not None:
+                forwarded += ["--config", str(args.config)]
+        return config_main(forwarded)
+    return _test(args)
+
+
+def _check_module_preview() -> Any:
+    return importlib.import_module("provisioning.preview")
+
+
+def _test(args: argparse.Namespace) -> int:
+    kind = args.kind
+    if kind == "idcard":
+        return _check_module("idcard").run(args.url, args.json, args.timeout,
+                                           baudrate=args.baudrate)
+    if kind == "sscard":
+        return _check_module("sscard").run(args.reader, args.json, args.timeout)
+    if kind == "printer":
+        options: dict[str, Any] = {"paper_width_mm": args.width, "encoding": args.encoding}
+        if args.baudrate:
+            options["baudrate"] = args.baudrate
+        if args.terminal_id:
+            options["terminal_id"] = args.terminal_id
+        return _check_module("printer").run(args.url, options, args.json)
+    if kind == "scanner":
+        return _check_module("scanner").run(args.url, args.json, args.timeout)
+    if kind == "camera":
+        return _check_module("camera").run(args.source, args.json, args.seconds)
+    return EXIT_BAD_ARGS
+
+
+def _devices() -> int:
+    from drivers.registry import KINDS, backend_types
+
+    print("device backends (config: devices.<kind>.type):")
+    for kind in KINDS:
+        print(f"  {kind:10} {', '.join(backend_types(kind))}")
+    try:
+        from serial.tools import list_ports
+
+        ports = list(list_ports.comports())
+        print("serial ports:")
+        for port in ports:
+            print(f"  {port.device:20} {port.description}")
+        if not ports:
+            print("  (none found)")
+    except ImportError:
+        print("serial ports: pyserial is not installed (pip install 'aishandong-kiosk[serial]')")
+    try:
+        from smartcard.System import readers
+
+        names = [str(r) for r in readers()]
+        print("PC/SC readers:")
+        for name in names:
+            print(f"  {name}")
+        if not names:
+            print("  (none found)")
+    except ImportError:
+        print("PC/SC readers: pyscard is not installed (pip install 'aishandong-kiosk[smartcard]')")
+    except Exception as exc:  # pcscd not running
+        print(f"PC/SC readers: cannot ask pcscd ({exc}); is the pcscd service running?")
+    return 0
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    """Start every configured device like the kiosk would and report its state."""
+    from config.errors import ConfigError
+    from config.loader import load_config
+    from drivers.base import DeviceState
+    from kiosk.devices import DeviceManager
+    from kiosk.mainthread import MainThreadHandoff
+
+    try:
+        config = load_config(args.profile, args.config)
+    except ConfigError as exc:
+        print(f"configuration rejected:\n{exc}", file=sys.stderr)
+        return 2
+    handoff = MainThreadHandoff()
+    manager = DeviceManager(config.devices, handoff)
+    manager.start_all()
+    deadline = time.monotonic() + args.wait
+    try:
+        while time.monotonic() < deadline:
+            states = manager.health()
+            if all(h.state is not DeviceState.STARTING for h in states.values()):
+                break
+            time.sleep(0.1)
+        health = manager.health()
+    finally:
+        manager.stop_all()
+        handoff.close()
+    required = set(config.health.required_devices)
+    failed = [k for k, h in health.items()
+              if k in required and h.state is not DeviceState.READY]
+    rows = [{"kind": kind, "type": h.type, "state": h.state.value, "reason": h.reason,
+             "required": kind in required, "detail": dict(h.detail)}
+            for kind, h in health.items()]
+    if args.json:
+        print(json.dumps({"ok": not failed, "devices": rows}, ensure_ascii=False, default=str))
+    else:
+        for row in rows:
+            mark = "!" if row["kind"] in failed else " "
+            print(f"{mark} {row['kind']:10} {row['type']:8} {row['state']:12} {row['reason']}")
+        print("self-test passed" if not failed else
+              f"self-test FAILED: required device(s) not ready: {', '.join(failed)}")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
