@@ -160,8 +160,10 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
     finally:
         pilot.stop()
     frames = pilot.frame_times
+    tofu = sorted({ch for step in script.steps for ch in step.get("missing_glyphs", [])})
     result = {
-        "ok": ok,
+        "ok": ok and not tofu,
+        "missing_glyphs": tofu,
         "profile": config.profile,
         "size": [width, height],
         "steps": script.steps,
@@ -217,7 +219,8 @@ class _Script:
         path = self.out / f"{len(self.screenshots) + 1:02d}-{name}.png"
         self.pilot.screenshot(path)
         self.screenshots.append(path.name)
-        self.step(f"screenshot: {caption}", file=path.name)
+        self.step(f"screenshot: {caption}", file=path.name, texts=self.pilot.texts(),
+                  missing_glyphs=self.pilot.missing_glyphs())
 
     def tap(self, test_id: str, action: str, expect: str | None = None) -> None:
         self.pilot.tap(test_id)

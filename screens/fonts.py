@@ -45,3 +45,20 @@ def register_default_font(configured: str = "") -> Path:
     LabelBase.register(DEFAULT_FONT, str(path))
     log.info("UI font: %s", path)
     return path
+
+
+def glyph_coverage(path: Path) -> set[int]:
+    """The code points the font file has glyphs for (first face of a collection)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.suffix.lower() == ".ttc":
+        font = TTCollection(str(path)).fonts[0]
+    else:
+        font = TTFont(str(path))
+    return set(font.getBestCmap())
+
+
+def missing_glyphs(texts: list[str], coverage: set[int]) -> list[str]:
+    """Characters of ``texts`` the font cannot draw: they would show as empty boxes (tofu)."""
+    return sorted({ch for text in texts for ch in text
+                   if not ch.isspace() and ord(ch) not in coverage})

@@ -74,6 +74,7 @@ class Pilot:
         self.render_times: list[float] = []
         self._render_s = 0.0
         self._recording = True
+        self._coverage: set[int] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> Pilot:
@@ -181,6 +182,14 @@ class Pilot:
 
         self.wait_for(look, timeout_s, f"a visible widget {test_id!r}")
         return found[0]
+
+    def missing_glyphs(self) -> list[str]:
+        """Characters on screen now that the UI font has no glyph for (they would be tofu)."""
+        from screens.fonts import find_cjk_font, glyph_coverage, missing_glyphs
+
+        if self._coverage is None:
+            self._coverage = glyph_coverage(find_cjk_font(self.kiosk.config.ui.font))
+        return missing_glyphs(self.texts(), self._coverage)
 
     def texts(self, visible_only: bool = True) -> list[str]:
         """Every label text in the window (all screens when ``visible_only`` is False)."""
