@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start the kiosk")
     _config_args(run)
-    run.add_argument("--size", type=_size, help="window size, e.g. 1080x1920 (overrides ui.width/height)")
+    run.add_argument("--size", type=_size,
+                     help="window size, e.g. 1080x1920 (overrides ui.width/height)")
     run.add_argument("--fullscreen", action="store_true", default=None)
 
     demo = sub.add_parser("demo", help="play a scripted resident session and take screenshots")

@@ -17,6 +17,8 @@ from kiosk.flows import FlowSpec, enabled_flows
 from kiosk.health import HealthMonitor
 from kiosk.identify import IdentifyService
 from kiosk.mainthread import MainThreadHandoff
+from kiosk.printing_service import PrintService
+from kiosk.proofs import EmbeddedProofProvider, ProofProvider
 from kiosk.ratings import MemoryRatingRecorder, RatingRecorder
 from kiosk.session import IdlePolicy, SessionMachine
 
@@ -33,6 +35,8 @@ class Kiosk:
     identify: IdentifyService
     ratings: RatingRecorder
     flows: list[FlowSpec]
+    printing: PrintService
+    proofs: ProofProvider
     out_of_service: tuple[bool, str] = field(default=(False, ""))
 
     def start(self) -> None:
@@ -69,5 +73,19 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     identify = IdentifyService(machine)
     devices.subscribe(identify.on_device_event)
     health = HealthMonitor(config.health.required_devices, config.health.grace_s, clock=clock)
+    printing = PrintService(devices.get("printer"), handoff)  # type: ignore[arg-type]
+    terminal = config.terminal
+    platform_url = config.backends.platform.url or "https://platform.example/verify"
+    proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
+                                   verify_base_url=platform_url)
     return Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
-                 health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows)
+                 health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows,
+                 printing=printing, proofs=proofs)
+
+
+def paper_width_mm(config: KioskConfig) -> int:
+    """The printer's paper width from its options (80 mm unless configured)."""
+    try:
+        return int(config.devices.printer.options.get("paper_width_mm", 80))
+    except (TypeError, ValueError):
+        return 80

@@ -107,7 +107,24 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.tap_anywhere("touch the thank-you page", expect="attract")
         script.shot("attract-reset", "mode and language reset for the next resident")
 
-        # 3. Walking away: the idle prompt, then the session ends and the data is dropped.
+        # 3. Printing a certificate: the slip comes out (and, in the demo, on screen).
+        script.tap("start", "touch to start", expect="home")
+        script.tap("proof", "choose 证明打印", expect="identify")
+        _from_driver_thread(lambda: idcard.present(RESIDENT))
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        script.tap("continue", "continue", expect="proof")
+        script.shot("proof", "choose a certificate")
+        script.tap("proof_insurance_payment", "print 参保缴费证明")
+        dialog = pilot.app.controller.print_dialog
+        pilot.wait_for(lambda: dialog.state == "done", timeout_s=15, what="printed")
+        script.shot("printed", "the printed slip (rendered from the real ESC/POS bytes)")
+        script.tap("print_close", "take the slip")
+        script.tap("complete", "finish", expect="rating")
+        script.tap("skip", "skip the rating", expect="thanks")
+        script.tap_anywhere("touch the thank-you page", expect="attract")
+        _from_driver_thread(idcard.lift)
+
+        # 4. Walking away: the idle prompt, then the session ends and the data is dropped.
         script.tap("start", "touch to start", expect="home")
         script.tap("proof", "choose 证明打印", expect="identify")
         _from_driver_thread(lambda: idcard.present(RESIDENT))
@@ -124,7 +141,7 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.step("the session ended by itself; identity wiped",
                     identified=kiosk.machine.identity is not None)
 
-        # 4. The printer runs out of paper: out of service after the grace period.
+        # 5. The printer runs out of paper: out of service after the grace period.
         if printer is not None and "printer" in config.health.required_devices:
             from drivers.printer.interface import PaperLevel, PrinterStatus
 
@@ -143,7 +160,7 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
             pilot.wait_screen("attract")
             script.step("paper refilled: back in service")
 
-        # 5. A technician: long press in the corner, PIN, maintenance screen.
+        # 6. A technician: long press in the corner, PIN, maintenance screen.
         script.long_press_corner(config.maintenance.long_press_s)
         script.shot("pin", "maintenance PIN pad")
         for digit in "246810":

@@ -24,6 +24,12 @@ SOURCE_LANGUAGE = "zh_CN"
 LANGUAGES = ("zh_CN", "en")
 ROOT = Path(__file__).resolve().parent.parent
 
+#: reasons the printer drivers and the print service give, shown on the print dialog
+PRINTER_REASONS = ("打印机无响应", "打印纸已用完", "打印机盖未关好", "切纸刀故障", "打印机离线",
+                   "打印机故障", "打印机状态未知", "打印纸即将用完", "打印机未启动", "打印机不可用",
+                   "与打印机的连接中断", "本终端未配置打印机", "打印机暂时无法使用", "打印失败",
+                   "无法连接打印机", "打印数据发送失败")
+
 _TR_CALL = re.compile(r"""\btr\(\s*(["'])(.+?)\1""")
 
 
@@ -112,8 +118,12 @@ def used_msgids(root: Path = ROOT) -> set[str]:
     from config.schema import DEFAULT_TIPS
     from kiosk.flows import FLOWS
     from kiosk.health import KIND_LABELS, STATE_LABELS
+    from kiosk.proofs import PROOF_TYPES
     from kiosk.ratings import BAD_REASONS, LABELS
 
+    for proof in PROOF_TYPES:
+        found.update((proof.title, proof.description))
+    found.update(PRINTER_REASONS, ("即将用完", "已用完", "未知"))
     for flow in FLOWS:
         found.update((flow.title, flow.subtitle, flow.description))
     found.update(LABELS.values(), BAD_REASONS, KIND_LABELS.values(),

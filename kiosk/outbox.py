@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +45,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic    TEXT NOT NULL,
     payload  BLOB NOT NULL,
     qos      INTEGER NOT NULL DEFAULT 1,
-    created  REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    created  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,7 +70,6 @@ class OutboxRecord:
     payload: bytes
     qos: int
     created: float
-    attempts: int
 
 
 @dataclass(frozen=True)
@@ -189,26 +187,16 @@ class Outbox:
         out: list[OutboxRecord] = []
         with self._lock:
             cursor = self._db.execute(
-                "SELECT seq, id, kind, topic, payload, qos, created, attempts FROM outbox "
+                "SELECT seq, id, kind, topic, payload, qos, created FROM outbox "
                 "WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit + len(skip)))
             for row in cursor:
                 if row[1] in skip:
                     continue
                 out.append(OutboxRecord(row[0], row[1], row[2], row[3], bytes(row[4]), row[5],
-                                        row[6], row[7]))
+                                        row[6]))
                 if len(out) >= limit:
                     break
         return out
-
-    def mark_attempt(self, seqs: Sequence[int]) -> None:
-        """Count a publish attempt (shown in diagnostics: records that never get through)."""
-        if not seqs:
-            return
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?",
-                                 [(s,) for s in seqs])
-            self._db.execute("COMMIT")
 
     def ack(self, record_ids: Iterable[str]) -> int:
         """Delete acknowledged records (call only after the broker's PUBACK). Returns how many."""

@@ -7,7 +7,7 @@ Phases::
        |                 '-----------------------(rating service off)------------------------'
        '-------------------------------- finish (after the thank-you page) -------------------'
 
-    any session phase --idle: prompt "need more time?" + countdown--> end_session("idle") --> ATTRACT
+    any session phase --idle: "need more time?" + countdown--> end_session("idle") --> ATTRACT
     ATTRACT/END --required device unavailable--> OUT_OF_SERVICE --devices back--> ATTRACT
     any --PIN accepted--> MAINTENANCE --exit--> ATTRACT (or OUT_OF_SERVICE)
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -330,14 +331,14 @@ class SessionMachine:
         if self._prompt_deadline is None:
             if now - self._last_activity >= self.policy.idle_timeout_s:
                 self._prompt_deadline = now + self.policy.prompt_s
-                self._last_countdown = int(round(self.policy.prompt_s))
+                self._last_countdown = round(self.policy.prompt_s)
                 self._emit(IdlePromptShown(now, self._last_countdown))
             return
         left = self._prompt_deadline - now
         if left <= 0:
             self.end_session("idle")
             return
-        seconds = int(left + 0.999)
+        seconds = math.ceil(left)
         if seconds != self._last_countdown:
             self._last_countdown = seconds
             self._emit(IdleCountdown(now, seconds))

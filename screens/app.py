@@ -28,6 +28,7 @@ from screens.flow import FlowScreen
 from screens.fonts import register_default_font
 from screens.home import HomeScreen
 from screens.identify import IdentifyScreen
+from screens.proof import ProofScreen
 from screens.rating import RatingScreen
 from screens.simple import MaintenanceScreen, OutOfServiceScreen, ThanksScreen
 from screens.theme import Theme
@@ -35,9 +36,10 @@ from screens.theme import Theme
 log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).parent
 KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv", "flow.kv",
-            "rating.kv", "simple.kv")
+            "proof.kv", "rating.kv", "simple.kv")
 SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
-           ("flow", FlowScreen), ("rating", RatingScreen), ("thanks", ThanksScreen),
+           ("flow", FlowScreen), ("proof", ProofScreen), ("rating", RatingScreen),
+           ("thanks", ThanksScreen),
            ("out_of_service", OutOfServiceScreen), ("maintenance", MaintenanceScreen))
 
 

@@ -33,10 +33,17 @@ from kiosk.session import (
 )
 
 if TYPE_CHECKING:
+    from drivers.printer.document import Document
     from kiosk.core import Kiosk
-    from screens.dialogs import IdlePrompt, PinPad
+    from screens.dialogs import IdlePrompt, PinPad, PrintDialog
 
 log = logging.getLogger(__name__)
+
+#: printer paper levels as the maintenance screen shows them (msgids)
+PAPER_LABELS = {"ok": "正常", "near_end": "即将用完", "out": "已用完", "unknown": "未知"}
+
+#: flows with a screen of their own; the others use the generic flow screen
+FLOW_SCREENS = {"proof": "proof"}
 
 PHASE_SCREENS = {
     Phase.ATTRACT: "attract",
@@ -56,6 +63,7 @@ class UiController:
         self.app = app
         self.idle_prompt: IdlePrompt | None = None
         self.pin_pad: PinPad | None = None
+        self.print_dialog: PrintDialog | None = None
         self._pin_failures = 0
         self._pin_locked_until = 0.0
         self.warmed = False
@@ -81,7 +89,7 @@ class UiController:
     def identity_confirmed(self) -> None:
         """"继续" on the identify step: the flow proper starts with the identity attached."""
         self.kiosk.identify.disarm()
-        self._show("flow")
+        self._show(FLOW_SCREENS.get(self.machine.flow or "", "flow"))
 
     def complete_flow(self) -> None:
         flow = self.machine.flow or ""
@@ -121,13 +129,69 @@ class UiController:
         self.app.lang = "en" if self.app.lang == "zh_CN" else "zh_CN"
         self.machine.activity()
 
+    # -- printing ----------------------------------------------------------------------------
+    def print_document(self, document: Document, phone_url: str = "",
+                       on_printed: Callable[[], None] | None = None) -> None:
+        """Print with "printing…" feedback; on a refusal offer the phone QR (``phone_url``)."""
+        dialog = self.print_dialog
+        assert dialog is not None
+        dialog.phone_url = phone_url
+        printing = self.kiosk.printing
+        self.machine.activity()
+        if not printing.available:
+            dialog.show_printing()
+            dialog.show_outcome(False, printing.unavailable_reason(), retryable=False)
+            return
+
+        def done(outcome: Any) -> None:
+            self.machine.activity()
+            if dialog.parent is None:  # the session ended meanwhile
+                return
+            dialog.show_outcome(outcome.ok, outcome.reason, retryable=not outcome.refused,
+                                preview=outcome.preview)
+            if outcome.ok and on_printed is not None:
+                on_printed()
+
+        def submit() -> None:
+            dialog.show_printing()
+            printing.submit(document, done)
+
+        dialog.on_retry = submit
+        submit()
+
+    def print_proof(self, proof_id: str) -> None:
+        from kiosk.core import paper_width_mm
+        from kiosk.printing import proof
+
+        identity = self.machine.identity
+        if identity is None:
+            return
+        data = self.kiosk.proofs.document(proof_id, identity)
+        document = proof(data, paper_width_mm=paper_width_mm(self.kiosk.config))
+        screen = self.manager.get_screen("proof")
+        self.print_document(document, phone_url=data.verify_url,
+                            on_printed=lambda: screen.mark_printed(proof_id))
+
+    def print_test_page(self) -> None:
+        """Maintenance: the technician test page (fonts, sizes, QR, barcode, ruler, id)."""
+        from kiosk.core import paper_width_mm
+        from kiosk.printing import TestPage, test_page
+
+        config = self.kiosk.config
+        printer = config.devices.printer
+        page = TestPage(terminal_id=config.terminal.id,
+                        printer=f"{printer.type} {printer.url}".strip(),
+                        paper_width_mm=paper_width_mm(config))
+        self.print_document(test_page(page))
+
     # -- maintenance -------------------------------------------------------------------------
     def build_dialogs(self) -> None:
         """Create the dialogs up front so that opening one never builds widgets mid-session."""
-        from screens.dialogs import IdlePrompt, PinPad
+        from screens.dialogs import IdlePrompt, PinPad, PrintDialog
 
         self.idle_prompt = IdlePrompt(controller=self)
         self.pin_pad = PinPad(controller=self)
+        self.print_dialog = PrintDialog(controller=self)
 
     def warm_up(self, on_done: Callable[[], None] | None = None) -> None:
         """Show every screen and dialog once, invisibly, one per frame, before the first
@@ -136,7 +200,7 @@ class UiController:
         steps: list[Callable[[], None]] = []
         for name in self.manager.screen_names:
             steps.append(lambda name=name: setattr(self.manager, "current", name))
-        for dialog in (self.idle_prompt, self.pin_pad):
+        for dialog in (self.idle_prompt, self.pin_pad, self.print_dialog):
             if dialog is None:
                 continue
             steps.append(lambda d=dialog: (setattr(d, "opacity", 0), d.open(animation=False)))
@@ -203,11 +267,18 @@ class UiController:
     def device_health(self) -> list[dict[str, str]]:
         from kiosk.health import KIND_LABELS, STATE_LABELS
 
-        return [
-            {"label": KIND_LABELS.get(kind, kind), "type": item.type, "state": item.state.value,
-             "state_label": STATE_LABELS[item.state], "reason": item.reason}
-            for kind, item in self.kiosk.devices.health().items()
-        ]
+        rows = []
+        for kind, item in self.kiosk.devices.health().items():
+            reason = item.reason
+            paper = item.detail.get("paper")
+            if kind == "printer" and paper:
+                paper_text = self.app.tr(PAPER_LABELS.get(str(paper), str(paper)), self.app.lang)
+                reason = f"{reason} · {self.app.tr('纸张', self.app.lang)}: {paper_text}"
+                reason = reason.strip(" ·")
+            rows.append({"label": KIND_LABELS.get(kind, kind), "type": item.type,
+                         "state": item.state.value, "state_label": STATE_LABELS[item.state],
+                         "reason": reason})
+        return rows
 
     # -- machine → screens -------------------------------------------------------------------
     def _on_session_event(self, event: SessionEvent) -> None:
@@ -244,7 +315,7 @@ class UiController:
                 self.kiosk.identify.arm()
                 self._show("identify")
             else:
-                self._show("flow")
+                self._show(FLOW_SCREENS.get(spec.id, "flow"))
             return
         self._show(PHASE_SCREENS[event.new])
 
@@ -278,6 +349,8 @@ class UiController:
             screen.clear_personal()
         if self.pin_pad is not None and self.pin_pad.parent is not None:
             self.pin_pad.dismiss(animation=False)
+        if self.print_dialog is not None and self.print_dialog.parent is not None:
+            self.print_dialog.close()
         self.app.theme.elder = self.kiosk.config.ui.elder_mode
         self.app.lang = self.kiosk.config.ui.language
         Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets

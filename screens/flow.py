@@ -7,7 +7,6 @@ from kivy.properties import ObjectProperty, StringProperty
 from screens.base import KioskScreen
 
 
-
 class FlowScreen(KioskScreen):
     flow = ObjectProperty(None, allownone=True)
     description = StringProperty("")

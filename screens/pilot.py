@@ -26,7 +26,6 @@ from kivy.uix.widget import Widget
 from kiosk.core import Kiosk
 from screens.app import KioskApp
 
-
 #: set KIOSK_PILOT_PROFILE_MS=80 to print a profile of every frame slower than that
 PROFILE_SLOW_FRAMES_MS = float(os.environ.get("KIOSK_PILOT_PROFILE_MS", "0") or 0)
 
@@ -55,7 +54,8 @@ def _profiled_idle() -> None:
 class _Touch(MotionEvent):
     def __init__(self, x: float, y: float) -> None:
         win = EventLoop.window
-        super().__init__("pilot", id(self), {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)})
+        position = {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)}
+        super().__init__("pilot", id(self), position)
 
     def depack(self, args: dict[str, float]) -> None:
         self.is_touch = True
@@ -285,7 +285,8 @@ class _Paused:
 def _shown(widget: Widget) -> bool:
     node: Widget | None = widget
     while node is not None and not isinstance(node, Window.__class__):
-        if getattr(node, "opacity", 1) == 0 or (node.width <= 0 and not isinstance(node, ModalView)):
+        collapsed = node.width <= 0 and not isinstance(node, ModalView)
+        if getattr(node, "opacity", 1) == 0 or collapsed:
             return False
         node = node.parent
     return True

@@ -27,7 +27,9 @@ class OutOfServiceScreen(KioskScreen):
         app = App.get_running_app()
         names = [app.tr(KIND_LABELS.get(kind, kind), lang) for kind in kinds]
         separator = "、" if lang == "zh_CN" else ", "
-        return app.tr("{devices}暂时无法使用", lang).format(devices=separator.join(names)) if names else ""
+        if not names:
+            return ""
+        return app.tr("{devices}暂时无法使用", lang).format(devices=separator.join(names))
 
 
 class MaintenanceScreen(KioskScreen):

@@ -6,6 +6,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
@@ -151,3 +152,37 @@ class Switcher(BoxLayout):
     @property
     def pages(self) -> list[Widget]:
         return list(self._pages)
+
+
+class ProofChoice(ButtonBehavior, BoxLayout):
+    """One printable proof on the 证明打印 screen."""
+
+    proof_id = StringProperty("")
+    title = StringProperty("")
+    description = StringProperty("")
+    screen = ObjectProperty(None, allownone=True)
+
+    @property
+    def test_id(self) -> str:
+        return f"proof_{self.proof_id}"
+
+
+class QrImage(Image):
+    """A QR code drawn from ``data`` (segno → PNG in memory; nothing is written to disk)."""
+
+    data = StringProperty("")
+
+    def on_data(self, *_: object) -> None:
+        if not self.data:
+            self.texture = None
+            return
+        import io
+
+        import segno
+        from kivy.core.image import Image as CoreImage
+
+        buffer = io.BytesIO()
+        segno.make(self.data, error="m").save(buffer, kind="png", scale=8, border=2)
+        buffer.seek(0)
+        self.texture = CoreImage(buffer, ext="png").texture
+        self.texture.mag_filter = "nearest"

@@ -79,6 +79,11 @@ class FakePrinter(Printer):
         self._print_lock = threading.Lock()
         self.jobs: list[Document] = []
         self.job_ids: list[str] = []
+        #: ``preview`` option: every printed job is also rendered, through the real ESC/POS
+        #: encoder and interpreter, to a PNG kept in memory until it is taken once (the demo
+        #: shows these slips). Never written to disk: a slip may carry personal data.
+        self.preview = bool(self.options.get("preview", False))
+        self._previews: dict[str, bytes] = {}
 
     # -- simulation --------------------------------------------------------------------------
     def set_status(self, status: PrinterStatus) -> None:
@@ -125,8 +130,25 @@ class FakePrinter(Printer):
             with self._lock:
                 self.jobs.append(doc)
                 self.job_ids.append(job_id)
+            if self.preview:
+                self._render_preview(job_id, doc)
         self._emit(PrintJobFinished(self.kind, job_id=job_id, ok=True))
         return job_id
+
+    def take_preview(self, job_id: str) -> bytes:
+        """The PNG of a printed job, handed out once and then forgotten (b"" when off)."""
+        with self._lock:
+            return self._previews.pop(job_id, b"")
+
+    def _render_preview(self, job_id: str, doc: Document) -> None:
+        from drivers.printer.encoder import EncoderOptions, EscposEncoder
+        from drivers.printer.interpreter import render_job
+
+        width = int(self.options.get("paper_width_mm", 80))
+        data = EscposEncoder(EncoderOptions(paper_width_mm=width)).encode(doc)
+        png = render_job(data, paper_width_mm=width).png()
+        with self._lock:
+            self._previews = {job_id: png}  # only the latest: nothing accumulates
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _on_start(self) -> None:

@@ -15,7 +15,6 @@ import pytest
 from kiosk.demo import FastForwardClock
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/ui/" in str(item.fspath).replace("\\", "/"):
@@ -58,7 +57,7 @@ def ui(pilot, clock: FastForwardClock):
 
     machine = pilot.kiosk.machine
     controller = pilot.app.controller
-    for dialog in (controller.idle_prompt, controller.pin_pad):
+    for dialog in (controller.idle_prompt, controller.pin_pad, controller.print_dialog):
         if dialog is not None and dialog.parent is not None:
             dialog.dismiss(animation=False)
     if machine.phase is Phase.MAINTENANCE:

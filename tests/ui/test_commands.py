@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+def run(*args: str, env: dict[str, str] | None = None,
+        timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
 
@@ -35,12 +36,12 @@ def test_demo_writes_screenshots_of_every_screen(tmp_path: Path) -> None:
         assert image.size == (1920, 1080)
         assert max(ImageStat.Stat(image).stddev) > 10, f"{shot.name} is blank"
     screens = {step["screen"] for step in log["steps"]}
-    assert {"attract", "home", "identify", "flow", "rating", "thanks", "maintenance",
+    assert {"attract", "home", "identify", "flow", "proof", "rating", "thanks", "maintenance",
             "out_of_service"} <= screens
     shown = "\n".join(t for step in log["steps"] for t in step.get("texts", []))
     assert "轻触屏幕开始办理" in shown and "请将身份证放在感应区" in shown
     assert "李明" not in shown and "370102" not in shown.replace("3701**", "")
-    assert [r["level"] for r in log["ratings"]] == ["dissatisfied", "very_satisfied"]
+    assert [r["level"] for r in log["ratings"]] == ["dissatisfied", "very_satisfied", None]
 
 
 def test_a_bad_config_value_stops_start_up_naming_file_key_and_choices(tmp_path: Path) -> None:

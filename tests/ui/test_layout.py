@@ -43,8 +43,19 @@ def show(ui, name: str) -> None:
         manager.get_screen("out_of_service").kinds = ["printer", "idcard"]
     elif name == "maintenance":
         manager.get_screen("maintenance").prepare()
+    elif name == "proof":
+        from kiosk.proofs import PROOF_TYPES
+
+        manager.get_screen("proof").populate(list(PROOF_TYPES), "欧阳**", printer_ok=False)
+        manager.get_screen("proof").printed = ["rights_record"]
     if name == "idle":
         controller._open_idle_prompt(20)
+    elif name in ("print-busy", "print-failed"):
+        dialog = controller.print_dialog
+        dialog.phone_url = "https://platform.example/verify?no=DEMO-0001-20260101-000001"
+        dialog.show_printing()
+        if name == "print-failed":
+            dialog.show_outcome(False, "打印纸已用完", retryable=True)
     elif name == "pin":
         controller.request_maintenance()
         controller.pin_pad.message = ui.app.tr("密码错误")
@@ -55,7 +66,7 @@ def show(ui, name: str) -> None:
 
 def hide_dialogs(ui) -> None:
     controller = ui.app.controller
-    for dialog in (controller.idle_prompt, controller.pin_pad):
+    for dialog in (controller.idle_prompt, controller.pin_pad, controller.print_dialog):
         if dialog.parent is not None:
             dialog.dismiss(animation=False)
     ui.pump(2)
@@ -107,8 +118,8 @@ def shots() -> Path:
     return folder
 
 
-SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "rating", "thanks",
-           "out_of_service", "maintenance", "idle", "pin"]
+SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",
+           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed"]
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -129,6 +140,7 @@ def test_every_screen_fits(ui, shots: Path, width: int, height: int) -> None:
     finally:
         ui.manager.get_screen("identify").clear_personal()
         ui.manager.get_screen("flow").clear_personal()
+        ui.manager.get_screen("proof").clear_personal()
         ui.manager.current = "attract"
     assert not failures, "\n".join(failures)
 

@@ -200,7 +200,7 @@ def test_log_filter_masks_arguments_and_tracebacks(caplog: pytest.LogCaptureFixt
 
 
 def test_unknown_backend_names_the_choices() -> None:
-    with pytest.raises(BackendError, match="choose one of: .*fake"):
+    with pytest.raises(BackendError, match=r"choose one of: .*fake"):
         load_backend("printer", "laser")
 
 

@@ -75,5 +75,5 @@ def test_the_cjk_font_has_a_glyph_for_every_character_of_every_text() -> None:
 def test_a_configured_font_that_does_not_exist_is_a_clear_error(tmp_path) -> None:
     from screens.fonts import FontNotFoundError
 
-    with pytest.raises(FontNotFoundError, match="ui.font"):
+    with pytest.raises(FontNotFoundError, match=r"ui\.font"):
         find_cjk_font(str(tmp_path / "nope.ttf"))

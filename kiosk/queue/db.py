@@ -1,0 +1,88 @@
+"""The queue's SQLite file: connection settings and schema.
+
+WAL journal so readers (status, the calling display, a staff CLI in another process) never
+block the writer; ``BEGIN IMMEDIATE`` for every change so two processes issuing at once
+serialise on SQLite's write lock instead of failing; ``synchronous`` from the settings
+(``full`` by default: see :class:`kiosk.queue.settings.QueueSettings`). The ``UNIQUE(day,
+category, number)`` constraint is the last line of defence against a number given twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    day TEXT NOT NULL, category TEXT NOT NULL,
+    last INTEGER NOT NULL,          -- last number issued by the server's own counter
+    issued INTEGER NOT NULL,        -- tickets of the day, all sources (capacity)
+    PRIMARY KEY (day, category)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tickets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    request_id TEXT UNIQUE,         -- idempotency key of the issuing request
+    day TEXT NOT NULL, category TEXT NOT NULL, number INTEGER NOT NULL,
+    priority INTEGER NOT NULL, state TEXT NOT NULL,
+    holder TEXT NOT NULL DEFAULT '', -- masked name only
+    terminal TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,           -- online | offline | appointment
+    appointment TEXT,
+    issued_at REAL NOT NULL, called_at REAL, finished_at REAL,
+    window TEXT, call_request TEXT UNIQUE,
+    UNIQUE (day, category, number));
+CREATE INDEX IF NOT EXISTS tickets_queue ON tickets (day, category, state, priority, issued_at);
+CREATE INDEX IF NOT EXISTS tickets_history ON tickets (category, state, finished_at);
+CREATE INDEX IF NOT EXISTS tickets_window ON tickets (day, window, state);
+CREATE INDEX IF NOT EXISTS tickets_calls ON tickets (day, called_at);
+CREATE TABLE IF NOT EXISTS appointments (
+    ref TEXT PRIMARY KEY,
+    code TEXT UNIQUE,
+    id_hash TEXT NOT NULL DEFAULT '', -- HMAC-SHA256 of the ID number, key outside the database
+    holder TEXT NOT NULL DEFAULT '',  -- masked name only
+    category TEXT NOT NULL,
+    start REAL NOT NULL, day TEXT NOT NULL,
+    state TEXT NOT NULL,             -- booked | checked_in | cancelled
+    ticket_id TEXT, imported_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS appointments_person ON appointments (id_hash, day);
+CREATE TABLE IF NOT EXISTS window_overrides (
+    window TEXT NOT NULL, day TEXT NOT NULL, categories TEXT NOT NULL,
+    PRIMARY KEY (window, day)) WITHOUT ROWID;
+"""
+
+
+def connect(path: Path | str, synchronous: str = "full", schema: str = SCHEMA) -> sqlite3.Connection:
+    """Open (creating if needed) a queue database in WAL mode with the schema in place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"{path}: cannot use WAL journal (got {mode}); the "
+                                           "queue needs a local file system")
+        conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.OperationalError(
+                    f"{path} was written by a newer version (schema {version}, this program "
+                    f"knows {SCHEMA_VERSION}): upgrade the program, do not edit the file")
+            for statement in schema.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,0 +1,291 @@
+"""``QueueSettings``: the queue's own configuration, to be mounted as ``[queue]`` in the config.
+
+The back end choice (``backends.queue.type`` = ``embedded`` | ``http``, ``url``,
+``timeout_s``) and the opening hours (``terminal.opening_hours``) stay where they are; this
+section holds what only the queue needs: categories, windows and their tide schedule, the
+database, appointment check-in times, client retries and the offline number ranges. The same
+file can serve the hall server and every kiosk of the hall.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config import checks
+from config.schema import Section, config_problem
+from kiosk.queue.models import MAX_NUMBER
+
+
+def _f(default: Any = ..., description: str = "", *, allowed: str | None = None,
+       **kwargs: Any) -> Any:
+    extra = {"allowed": allowed} if allowed else None
+    return Field(default, description=description, json_schema_extra=extra, **kwargs)
+
+
+def _fl(factory: Any, description: str, *, allowed: str | None = None) -> Any:
+    extra = {"allowed": allowed} if allowed else None
+    return Field(default_factory=factory, description=description, json_schema_extra=extra)
+
+
+class CategorySettings(Section):
+    """A business category (业务类别): its tickets are the letter and three digits, A001…A999."""
+
+    code: str = _f("A", "Prefix letter of the numbers.", pattern=r"^[A-Z]$",
+                   allowed="one capital letter A-Z")
+    name: str = _f("综合业务", "Name on the tile and the ticket.", min_length=1, max_length=20)
+    daily_capacity: int = _f(300, "Tickets per day at most (appointment check-ins are not "
+                             "refused for capacity).", ge=1, le=MAX_NUMBER)
+    service_min: float = _f(10.0, "Minutes one resident takes at a window, used for the "
+                            "estimated wait until recent service times exist.", ge=0.5, le=240)
+
+
+class WindowSettings(Section):
+    """A service window (窗口) and the categories it serves when no tide line applies."""
+
+    id: str = _f("1", "Window id, used by staff and the calling display.",
+                 pattern=r"^[A-Za-z0-9-]{1,16}$", allowed="1 to 16 letters, digits or hyphens")
+    name: str = _f("1号窗口", "Name announced and shown (请A005号到1号窗口).", min_length=1,
+                   max_length=20)
+    area: str = _f("", "Area of the hall where the window is (A区); printed on tickets.",
+                   max_length=20)
+    categories: list[str] = _fl(list, "Category codes served by default.",
+                                allowed="a list of category codes, e.g. [\"A\", \"B\"]")
+
+
+class TideLine(Section):
+    """A tide window (潮汐窗口) line: from `start` to `end` on `days`, `window` serves
+    `categories` instead of its default ones."""
+
+    window: str = _f("1", "Window id.")
+    days: str = _f("daily", "Days this line applies to.", allowed=checks.DAYS_WORDS)
+    start: str = _f("11:30", "Start, site-local time.", allowed=checks.TIME_WORDS)
+    end: str = _f("13:30", "End, later than start.", allowed=checks.TIME_WORDS)
+    categories: list[str] = _fl(list, "Category codes served during the line ([] = the window "
+                                "is closed then).", allowed="a list of category codes")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        checks.parse_days(value)
+        return value.strip().lower()
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        checks.parse_hhmm(value)
+        return value.strip()
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str) -> str:
+        checks.parse_hhmm(value, allow_24=True)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _order(self) -> TideLine:
+        if self.end_minute <= self.start_minute:
+            raise config_problem(f"ends at {self.end}, not after it starts at {self.start}",
+                                 subkey="end", value=self.end,
+                                 allowed=f"a time after {self.start}, up to 24:00")
+        return self
+
+    @property
+    def start_minute(self) -> int:
+        return checks.parse_hhmm(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return checks.parse_hhmm(self.end, allow_24=True)
+
+    def covers(self, weekday: int, minute: int) -> bool:
+        return (weekday in checks.parse_days(self.days)
+                and self.start_minute <= minute < self.end_minute)
+
+
+class OfflineRange(Section):
+    """Numbers a terminal may give on its own while the hall server is unreachable.
+
+    The hall server never issues them itself and accepts them later, so no number is given
+    twice. The same list goes to the server and to every kiosk.
+    """
+
+    terminal: str = _f("DEMO-0001", "Terminal id (terminal.id of the kiosk).",
+                       pattern=r"^[A-Za-z0-9-]{3,40}$")
+    first: int = _f(901, "First number of the range (the same in every category).",
+                    ge=1, le=MAX_NUMBER)
+    last: int = _f(950, "Last number of the range.", ge=1, le=MAX_NUMBER)
+
+    @model_validator(mode="after")
+    def _order(self) -> OfflineRange:
+        if self.last < self.first:
+            raise config_problem(f"last ({self.last}) is before first ({self.first})",
+                                 subkey="last", value=self.last,
+                                 allowed=f"a number from {self.first} to {MAX_NUMBER}")
+        return self
+
+
+def _default_categories() -> list[CategorySettings]:
+    return [CategorySettings(code="A", name="综合业务", service_min=10),
+            CategorySettings(code="B", name="社保医保", service_min=8),
+            CategorySettings(code="C", name="不动产登记", service_min=20),
+            CategorySettings(code="D", name="公积金", service_min=12)]
+
+
+def _default_windows() -> list[WindowSettings]:
+    return [WindowSettings(id="1", name="1号窗口", area="A区", categories=["A", "B"]),
+            WindowSettings(id="2", name="2号窗口", area="A区", categories=["A"]),
+            WindowSettings(id="3", name="3号窗口", area="B区", categories=["B", "C"]),
+            WindowSettings(id="4", name="4号窗口", area="B区", categories=["C", "D"])]
+
+
+class QueueSettings(Section):
+    """The queue (取号/叫号): categories, windows, tide lines, appointments, offline numbers."""
+
+    db_path: str = _f("", "SQLite database of the embedded engine; \"\" = "
+                      "<storage.data_dir>/queue.sqlite. The hall server takes --db instead.",
+                      allowed="a file path or \"\"")
+    synchronous: Literal["full", "normal"] = _f(
+        "full", "SQLite synchronous mode (WAL journal). \"full\" syncs the log at every "
+        "commit, so a ticket in a resident's hand survives a power cut (about 3,000 tickets/s "
+        "on an SSD); \"normal\" is faster but may lose the last tickets on power loss.")
+    categories: list[CategorySettings] = _fl(
+        _default_categories, "Business categories, in tile order.",
+        allowed="a list of tables {code, name, daily_capacity, service_min}")
+    windows: list[WindowSettings] = _fl(
+        _default_windows, "Service windows and their default categories.",
+        allowed="a list of tables {id, name, area, categories}")
+    tide: list[TideLine] = _fl(list, "Tide window schedule (潮汐窗口): who serves what when.",
+                               allowed="a list of tables {window, days, start, end, categories}")
+    history_size: int = _f(20, "Recent service times per category used for the estimated wait.",
+                           ge=1, le=500)
+    history_days: int = _f(7, "Only service times from the last this many days count.",
+                           ge=1, le=90)
+    checkin_early_min: int = _f(30, "Minutes before the booked time from which an appointment "
+                                "can be checked in.", ge=0, le=240)
+    checkin_late_min: int = _f(15, "Minutes after the booked time until which an appointment "
+                               "can be checked in.", ge=0, le=240)
+    key_file: str = _f("", "Secret key for the keyed hash of ID numbers of imported "
+                       "appointments; \"\" = <database>.key, created on first use (mode 600).",
+                       allowed="a file path or \"\"")
+    retries: int = _f(2, "Retries of a request to the hall server after a time-out or a "
+                      "dropped connection (requests carry an id, so a retry never issues twice).",
+                      ge=0, le=10)
+    retry_backoff_s: float = _f(0.2, "Pause before the first retry; doubled each time.",
+                                ge=0, le=10)
+    offline_enabled: bool = _f(False, "When the hall server cannot be reached, give numbers "
+                               "from this terminal's range in offline_ranges.")
+    offline_ranges: list[OfflineRange] = _fl(
+        list, "Reserved number ranges, one per terminal; the hall server skips them.",
+        allowed="a list of tables {terminal, first, last}, not overlapping")
+    offline_db_path: str = _f("", "Where the kiosk keeps its offline tickets until the server "
+                              "accepts them; \"\" = <storage.data_dir>/queue-offline.sqlite.",
+                              allowed="a file path or \"\"")
+    offline_probe_s: float = _f(10.0, "While offline: seconds between attempts to reach the "
+                                "server and hand over the offline tickets.", ge=0.1, le=600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QueueSettings:
+        codes = [c.code for c in self.categories]
+        if not codes:
+            raise config_problem("no categories: the queue needs at least one", subkey="categories",
+                                 value=[], allowed="a list of tables {code, name, ...}")
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise config_problem(f"category code {dupes[0]} is used twice", subkey="categories",
+                                 value=codes, allowed="each letter once")
+        ids = [w.id for w in self.windows]
+        dupes = sorted({w for w in ids if ids.count(w) > 1})
+        if dupes:
+            raise config_problem(f"window id {dupes[0]!r} is used twice", subkey="windows",
+                                 value=ids, allowed="each window id once")
+        for index, window in enumerate(self.windows):
+            self._known(window.categories, f"windows.{index}.categories", codes)
+        for index, line in enumerate(self.tide):
+            if line.window not in ids:
+                raise config_problem(f"tide line {index + 1} names window {line.window!r}, which "
+                                     "is not in windows", subkey=f"tide.{index}.window",
+                                     value=line.window, allowed="one of " + ", ".join(ids))
+            self._known(line.categories, f"tide.{index}.categories", codes)
+        self._ranges_apart()
+        return self
+
+    @staticmethod
+    def _known(used: list[str], key: str, codes: list[str]) -> None:
+        for code in used:
+            if code not in codes:
+                raise config_problem(f"unknown category {code!r}", subkey=key, value=used,
+                                     allowed="codes from categories: " + ", ".join(codes))
+
+    def _ranges_apart(self) -> None:
+        seen: dict[str, OfflineRange] = {}
+        for index, item in enumerate(self.offline_ranges):
+            if item.terminal in seen:
+                raise config_problem(f"terminal {item.terminal} has two offline ranges",
+                                     subkey=f"offline_ranges.{index}.terminal",
+                                     value=item.terminal, allowed="one range per terminal")
+            for other in seen.values():
+                if item.first <= other.last and other.first <= item.last:
+                    raise config_problem(
+                        f"offline range {item.first}-{item.last} of {item.terminal} overlaps "
+                        f"{other.first}-{other.last} of {other.terminal}: a number could be "
+                        "given twice", subkey=f"offline_ranges.{index}", value=item.first,
+                        allowed="ranges that do not overlap")
+            seen[item.terminal] = item
+
+    # -- look-ups --------------------------------------------------------------------------------
+    @property
+    def category_map(self) -> dict[str, CategorySettings]:
+        return {c.code: c for c in self.categories}
+
+    @property
+    def window_map(self) -> dict[str, WindowSettings]:
+        return {w.id: w for w in self.windows}
+
+    @property
+    def reserved(self) -> frozenset[int]:
+        """Every number in some terminal's offline range: never issued by the server."""
+        return frozenset(n for r in self.offline_ranges for n in range(r.first, r.last + 1))
+
+    def range_for(self, terminal: str) -> OfflineRange | None:
+        return next((r for r in self.offline_ranges if r.terminal == terminal), None)
+
+    def resolve_db_path(self, data_dir: Path | str) -> Path:
+        return Path(self.db_path).expanduser() if self.db_path else Path(data_dir) / "queue.sqlite"
+
+    def resolve_offline_path(self, data_dir: Path | str) -> Path:
+        if self.offline_db_path:
+            return Path(self.offline_db_path).expanduser()
+        return Path(data_dir) / "queue-offline.sqlite"
+
+    def resolve_key_path(self, db_path: Path | str) -> Path:
+        return Path(self.key_file).expanduser() if self.key_file else Path(f"{db_path}.key")
+
+
+def load_settings_file(path: Path | str) -> QueueSettings:
+    """A TOML file with the ``[queue]`` table (or its keys at the top level).
+
+    Raises ``ValueError`` naming the file and every problem.
+    """
+    import tomllib
+
+    from pydantic import ValidationError
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read queue settings {path}: {exc}") from None
+    data = data.get("queue", data)
+    try:
+        return QueueSettings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top)"
+            ctx = err.get("ctx") or {}
+            allowed = f" (allowed: {ctx['allowed']})" if ctx.get("allowed") else ""
+            lines.append(f"  queue.{where}: {err['msg']}{allowed}")
+        raise ValueError(f"queue settings {path} rejected:\n" + "\n".join(lines)) from None
