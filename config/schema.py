@@ -465,6 +465,8 @@ class UiConfig(Section):
                              description="Tips in the attract screen carousel.",
                              allowed="a list of texts")
     show_cursor: bool = _field(True, "Show the mouse cursor (false on touch terminals).")
+    simulator: bool = _field(False, "Show the device simulator panel (a \"模拟设备\" button, "
+                             "bottom left): place a card, run out of paper… Demo terminals only.")
 
     @field_validator("font")
     @classmethod

@@ -21,6 +21,17 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _kinds(text: str) -> frozenset[str]:
+    from kiosk.simulation import EMULATABLE
+
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = kinds - set(EMULATABLE)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"cannot emulate {', '.join(sorted(unknown))}; choose from {', '.join(EMULATABLE)}")
+    return kinds
+
+
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=os.environ.get("KIOSK_PROFILE", "demo"),
                         help=f"site profile: {', '.join(available_profiles())} (default: demo)")
@@ -37,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", type=_size,
                      help="window size, e.g. 1080x1920 (overrides ui.width/height)")
     run.add_argument("--fullscreen", action="store_true", default=None)
+    run.add_argument("--emulate", type=_kinds, default=frozenset(),
+                     help="run these devices on their wire-protocol emulators, e.g. "
+                          "idcard,printer (real drivers, simulated hardware)")
 
     demo = sub.add_parser("demo", help="play a scripted resident session and take screenshots")
     _config_args(demo)
@@ -44,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="use a private Xvfb when there is no DISPLAY")
     demo.add_argument("--out", type=Path, required=True, help="folder for screenshots and log")
     demo.add_argument("--size", type=_size, default=(1920, 1080))
+    demo.add_argument("--emulate", type=_kinds, default=frozenset(),
+                      help="as for run: e.g. idcard,printer")
 
     bench = sub.add_parser("bench", help="run the benchmarks and print their figures")
     bench.add_argument("-k", dest="keyword", default="",
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from kiosk.demo import run_demo
 
-        log = run_demo(config, args.out, size=args.size, headless=args.headless)
+        log = run_demo(config, args.out, size=args.size, headless=args.headless,
+                       emulate=args.emulate)
         print(json.dumps({"screenshots": len(log["screenshots"]), "out": str(args.out),
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
@@ -114,7 +131,7 @@ def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     from kiosk.core import build_kiosk
     from screens.app import KioskApp
 
-    KioskApp(build_kiosk(config)).run()
+    KioskApp(build_kiosk(config, emulate=args.emulate)).run()
     return 0
 
 

@@ -21,6 +21,7 @@ from kiosk.printing_service import PrintService
 from kiosk.proofs import EmbeddedProofProvider, ProofProvider
 from kiosk.ratings import MemoryRatingRecorder, RatingRecorder
 from kiosk.session import IdlePolicy, SessionMachine
+from kiosk.simulation import Simulation
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Kiosk:
     flows: list[FlowSpec]
     printing: PrintService
     proofs: ProofProvider
+    simulation: Simulation | None = None
     out_of_service: tuple[bool, str] = field(default=(False, ""))
 
     def start(self) -> None:
@@ -56,10 +58,19 @@ class Kiosk:
         self.machine.end_session("shutdown")
         self.devices.stop_all()
         self.handoff.close()
+        if self.simulation is not None:
+            self.simulation.stop()
 
 
 def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
-                clock: Callable[[], float] = time.monotonic) -> Kiosk:
+                clock: Callable[[], float] = time.monotonic,
+                emulate: frozenset[str] = frozenset()) -> Kiosk:
+    """Everything the terminal needs, from its config. ``emulate`` names devices to run on
+    their wire-protocol emulators (see :mod:`kiosk.simulation`); the simulator exists when
+    ``ui.simulator`` is on or something is emulated."""
+    simulation = Simulation(emulate) if (emulate or config.ui.simulator) else None
+    if simulation is not None:
+        config = simulation.start(config)
     handoff = handoff or MainThreadHandoff()
     ui = config.ui
     flows = enabled_flows(config.services.enabled)
@@ -78,9 +89,12 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     platform_url = config.backends.platform.url or "https://platform.example/verify"
     proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
                                    verify_base_url=platform_url)
-    return Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
-                 health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows,
-                 printing=printing, proofs=proofs)
+    kiosk = Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
+                  health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows,
+                  printing=printing, proofs=proofs, simulation=simulation)
+    if simulation is not None:
+        simulation.bind(kiosk)
+    return kiosk
 
 
 def paper_width_mm(config: KioskConfig) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,18 +34,19 @@ class FastForwardClock:
 
 
 def run_demo(config: KioskConfig, out: Path, size: tuple[int, int] = (1920, 1080),
-             headless: bool = True) -> dict[str, Any]:
+             headless: bool = True, emulate: frozenset[str] = frozenset()) -> dict[str, Any]:
     from kiosk.xvfb import virtual_display
 
     out.mkdir(parents=True, exist_ok=True)
     width, height = size
     if headless:
         with virtual_display(width, height):
-            return _play(config, out, width, height)
-    return _play(config, out, width, height)
+            return _play(config, out, width, height, emulate)
+    return _play(config, out, width, height, emulate)
 
 
-def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, Any]:
+def _play(config: KioskConfig, out: Path, width: int, height: int,
+          emulate: frozenset[str]) -> dict[str, Any]:
     from screens.bootstrap import prepare_kivy
 
     prepare_kivy(width, height, maxfps=0)
@@ -55,11 +55,13 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
     from screens.pilot import Pilot
 
     clock = FastForwardClock()
-    kiosk = build_kiosk(config, clock=clock)
+    config = config.model_copy(update={"ui": config.ui.model_copy(update={"simulator": True})})
+    kiosk = build_kiosk(config, clock=clock, emulate=emulate)
+    sim = kiosk.simulation
+    assert sim is not None
     pilot = Pilot(kiosk).start()
     script = _Script(pilot, out)
     try:
-        idcard = kiosk.devices.get("idcard")
         ratingpad = kiosk.devices.get("ratingpad")
         printer = kiosk.devices.get("printer")
 
@@ -69,13 +71,14 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.shot("home", "home: service tiles")
         script.tap("code", "choose 亮码 (resident code)", expect="identify")
         script.shot("identify-waiting", "identify step: place the ID card")
-        _from_driver_thread(lambda: idcard.present(RESIDENT))
-        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        sim.place_id_card(RESIDENT)
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, timeout_s=10,
+                       what="identity")
         script.step("card placed on the reader (simulated ID card reader)")
         script.shot("identify-done", "masked identity shown")
         script.tap("continue", "continue", expect="flow")
         script.shot("flow-code", "the flow with the masked name")
-        _from_driver_thread(idcard.lift)
+        sim.lift_id_card()
         script.tap("complete", "finish the item", expect="rating")
         script.shot("rating", "evaluation screen appears by itself")
         script.tap("level_dissatisfied", "choose 不满意")
@@ -96,7 +99,7 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.tap("queue", "choose 取号 (take a number)", expect="flow")
         script.tap("complete", "take the number", expect="rating")
         if ratingpad is not None:
-            _from_driver_thread(lambda: ratingpad.press("very_satisfied"))
+            sim.press_rating("very_satisfied")
             pilot.wait_for(lambda: pilot.manager.get_screen("rating").selected == "very_satisfied",
                            what="rating pad press")
             script.step("pressed 非常满意 on the rating pad")
@@ -110,8 +113,9 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         # 3. Printing a certificate: the slip comes out (and, in the demo, on screen).
         script.tap("start", "touch to start", expect="home")
         script.tap("proof", "choose 证明打印", expect="identify")
-        _from_driver_thread(lambda: idcard.present(RESIDENT))
-        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        sim.place_id_card(RESIDENT)
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, timeout_s=10,
+                       what="identity")
         script.tap("continue", "continue", expect="proof")
         script.shot("proof", "choose a certificate")
         script.tap("proof_insurance_payment", "print 参保缴费证明")
@@ -122,13 +126,14 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.tap("complete", "finish", expect="rating")
         script.tap("skip", "skip the rating", expect="thanks")
         script.tap_anywhere("touch the thank-you page", expect="attract")
-        _from_driver_thread(idcard.lift)
+        sim.lift_id_card()
 
         # 4. Walking away: the idle prompt, then the session ends and the data is dropped.
         script.tap("start", "touch to start", expect="home")
         script.tap("proof", "choose 证明打印", expect="identify")
-        _from_driver_thread(lambda: idcard.present(RESIDENT))
-        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, what="identity")
+        sim.place_id_card(RESIDENT)
+        pilot.wait_for(lambda: pilot.manager.get_screen("identify").identified, timeout_s=10,
+                       what="identity")
         script.step("card placed")
         clock.advance(config.ui.idle_timeout_s + 1)
         pilot.wait_for(lambda: pilot.app.controller.idle_prompt is not None
@@ -137,27 +142,21 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         script.shot("idle-prompt", "need more time? with a countdown")
         clock.advance(config.ui.idle_prompt_s + 1)
         pilot.wait_screen("attract")
-        _from_driver_thread(idcard.lift)
+        sim.lift_id_card()
         script.step("the session ended by itself; identity wiped",
                     identified=kiosk.machine.identity is not None)
 
         # 5. The printer runs out of paper: out of service after the grace period.
         if printer is not None and "printer" in config.health.required_devices:
-            from drivers.printer.interface import PaperLevel, PrinterStatus
-
-            _from_driver_thread(lambda: printer.set_status(PrinterStatus(
-                online=True, paper=PaperLevel.OUT, cover_open=False, cutter_error=False,
-                error=False)))
+            sim.set_paper("out")
             pilot.wait_for(lambda: kiosk.devices.health()["printer"].state.value == "unavailable",
-                           what="printer unavailable")
+                           timeout_s=15, what="printer unavailable")
             pilot.pump_for(0.5)  # the health monitor notes when the printer went down
             clock.advance(config.health.grace_s + 1)
-            pilot.wait_screen("out_of_service")
+            pilot.wait_screen("out_of_service", timeout_s=15)
             script.shot("out-of-service", "a required device is unavailable")
-            _from_driver_thread(lambda: printer.set_status(PrinterStatus(
-                online=True, paper=PaperLevel.OK, cover_open=False, cutter_error=False,
-                error=False)))
-            pilot.wait_screen("attract")
+            sim.set_paper("ok")
+            pilot.wait_screen("attract", timeout_s=15)
             script.step("paper refilled: back in service")
 
         # 6. A technician: long press in the corner, PIN, maintenance screen.
@@ -188,19 +187,14 @@ def _play(config: KioskConfig, out: Path, width: int, height: int) -> dict[str, 
         "frames": len(frames),
         "max_frame_ms": round(max(frames) * 1000, 1) if frames else None,
         "max_ui_work_ms": round(max(pilot.ui_work_times()) * 1000, 1) if frames else None,
+        "emulated": sorted(emulate),
+        "device_types": {kind: h.type for kind, h in kiosk.devices.health().items()},
         "ratings": [{"item": r.item, "level": r.level.value if r.level else None,
                      "reasons": list(r.reasons)}
                     for r in getattr(kiosk.ratings, "records", [])],
     }
     (out / "session.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
     return result
-
-
-def _from_driver_thread(action: Any) -> None:
-    """Run a fake device's method on its own thread, as real hardware events arrive."""
-    thread = threading.Thread(target=action, name="simulated-device")
-    thread.start()
-    thread.join(timeout=5)
 
 
 def _pin_key(pilot: Any, digit: str) -> Any:

@@ -24,6 +24,11 @@ SOURCE_LANGUAGE = "zh_CN"
 LANGUAGES = ("zh_CN", "en")
 ROOT = Path(__file__).resolve().parent.parent
 
+#: what the identify step asks for, by which readers work (screens/identify.py)
+IDENTIFY_PROMPTS = ("请将身份证放在感应区", "也可以插入社保卡，或出示居民码", "也可以插入社保卡",
+                    "也可以出示居民码", "请插入社保卡", "身份证阅读器暂时无法使用，也可以出示居民码",
+                    "身份证阅读器暂时无法使用", "请出示居民码", "暂时无法核验身份")
+
 #: reasons the printer drivers and the print service give, shown on the print dialog
 PRINTER_REASONS = ("打印机无响应", "打印纸已用完", "打印机盖未关好", "切纸刀故障", "打印机离线",
                    "打印机故障", "打印机状态未知", "打印纸即将用完", "打印机未启动", "打印机不可用",
@@ -119,6 +124,10 @@ def used_msgids(root: Path = ROOT) -> set[str]:
     from kiosk.flows import FLOWS
     from kiosk.health import KIND_LABELS, STATE_LABELS
     from kiosk.proofs import PROOF_TYPES
+    from kiosk.simulation import ACTIONS
+
+    found.update(label for _, label, _, _ in ACTIONS)
+    found.update(IDENTIFY_PROMPTS)
     from kiosk.ratings import BAD_REASONS, LABELS
 
     for proof in PROOF_TYPES:

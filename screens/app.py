@@ -36,7 +36,7 @@ from screens.theme import Theme
 log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).parent
 KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv", "flow.kv",
-            "proof.kv", "rating.kv", "simple.kv")
+            "proof.kv", "rating.kv", "simple.kv", "simulator.kv")
 SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
            ("flow", FlowScreen), ("proof", ProofScreen), ("rating", RatingScreen),
            ("thanks", ThanksScreen),
@@ -90,6 +90,7 @@ class KioskApp(App):
         self.lang = kiosk.config.ui.language
         self.brand_title = kiosk.config.branding.title
         self.screens: dict[str, Any] = {}
+        self.simulator_panel: Any = None
         self._tick_event = None
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
@@ -120,6 +121,8 @@ class KioskApp(App):
                                    size=(90, 90), pos_hint={"right": 1, "top": 1})
         corner.hold_s = config.maintenance.long_press_s
         root.add_widget(corner)
+        if self.kiosk.simulation is not None and config.ui.simulator:
+            root.add_widget(self._simulator_tab())
         self.kiosk.handoff.attach(lambda fn: Clock.schedule_once(lambda _dt: fn()))
         Window.bind(on_touch_down=self._on_any_touch)
         Window.clearcolor = self.theme.background
@@ -127,6 +130,15 @@ class KioskApp(App):
         self.kiosk.start()
         manager.current = "attract"
         return root
+
+    def _simulator_tab(self) -> Widget:
+        from screens.simulator import SimulatorPanel, SimulatorTab
+
+        panel = SimulatorPanel(simulation=self.kiosk.simulation)
+        self.simulator_panel = panel
+        tab = SimulatorTab(pos_hint={"x": 0, "y": 0})
+        tab.bind(on_release=lambda *_: panel.open(animation=False))
+        return tab
 
     def on_start(self) -> None:
         self.controller.warm_up(on_done=self._freeze_heap)

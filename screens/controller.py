@@ -16,8 +16,11 @@ from kivy.clock import Clock
 from kivy.uix.screenmanager import ScreenManager
 
 from config.pin import verify_pin
-from drivers.base import DeviceEvent
+from drivers.base import DeviceEvent, DeviceStateChanged
+from drivers.idcard.interface import IdCardRead
 from drivers.ratingpad.interface import RatingKeyPressed
+from drivers.scanner.interface import CodeScanned
+from drivers.smartcard.interface import SsCardInserted, SsCardRead
 from kiosk.flows import FLOW_BY_ID
 from kiosk.ratings import Level, RatingRecord
 from kiosk.session import (
@@ -38,6 +41,9 @@ if TYPE_CHECKING:
     from screens.dialogs import IdlePrompt, PinPad, PrintDialog
 
 log = logging.getLogger(__name__)
+
+#: device events that mean a resident did something (they keep the session alive)
+RESIDENT_ACTIONS = (IdCardRead, SsCardInserted, SsCardRead, CodeScanned, RatingKeyPressed)
 
 #: printer paper levels as the maintenance screen shows them (msgids)
 PAPER_LABELS = {"ok": "正常", "near_end": "即将用完", "out": "已用完", "unknown": "未知"}
@@ -325,9 +331,14 @@ class UiController:
         self.manager.current = name
 
     def _on_device_event(self, event: DeviceEvent) -> None:
-        self.machine.activity() if self.machine.in_session else None
+        # only what a resident does counts as activity: a reader's "card gone" after a read, a
+        # status poll or a reconnect must not keep an abandoned session alive
+        if self.machine.in_session and isinstance(event, RESIDENT_ACTIONS):
+            self.machine.activity()
         if isinstance(event, RatingKeyPressed) and self.machine.phase is Phase.RATING:
             self.manager.get_screen("rating").select(event.level)
+        elif isinstance(event, DeviceStateChanged) and self.manager.current == "identify":
+            self.manager.get_screen("identify").refresh_readers()
 
     # -- dialogs -------------------------------------------------------------------------------
     def _open_idle_prompt(self, seconds: int) -> None:

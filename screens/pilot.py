@@ -163,6 +163,7 @@ class Pilot:
     def visible_roots(self) -> list[Widget]:
         """The current screen, plus any open modal views on top of it."""
         roots: list[Widget] = [self.manager.current_screen]
+        roots += [w for w in self.app.root.children if w is not self.manager]  # overlays
         roots += [w for w in Window.children if isinstance(w, ModalView)]
         return roots
 

@@ -26,6 +26,7 @@ check against the pad and override ``keymap`` in config).
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -147,20 +148,21 @@ VENDOR_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def parse_key(key: Any) -> int:
-    """A keymap key as a byte: 49, "49", "0x31" or a one-character string "1"."""
+    """A keymap key as a byte: ``49``, ``"49"`` (decimal), ``"0x31"`` (hex) or ``"'1'"`` (the
+    character in single quotes; a bare ``"1"`` is the number 1, not the character)."""
     if isinstance(key, bool):
         raise ProtocolError(f"keymap key {key!r} is not a byte")
     if isinstance(key, int):
         value = key
     elif isinstance(key, str):
         text = key.strip()
-        try:
-            value = int(text, 16) if text.lower().startswith("0x") else int(text)
-        except ValueError:
-            if len(text) == 1:
-                value = ord(text)
-            else:
-                raise ProtocolError(f"keymap key {key!r}: write a byte as 0x31, 49 or '1'"
+        if len(text) == 3 and text[0] == text[2] == "'":
+            value = ord(text[1])
+        else:
+            try:
+                value = int(text, 16) if text.lower().startswith("0x") else int(text)
+            except ValueError:
+                raise ProtocolError(f"keymap key {key!r}: write a byte as 0x31, 49 or \"'1'\""
                                     ) from None
     else:
         raise ProtocolError(f"keymap key {key!r} is not a byte")
@@ -187,24 +189,35 @@ def parse_keymap(raw: Mapping[Any, Any]) -> dict[int, str | None]:
 
 
 class ByteDecoder:
-    """One byte per press, optionally preceded by an address byte (``address``)."""
+    """One byte per press, optionally after an address byte (``address``): then bytes are
+    taken in pairs (address, key), and a pause longer than ``gap_s`` between bytes starts a
+    new pair, so a lost byte costs one press, not every press after it. Pairs for another
+    address (another pad on a shared line) are skipped."""
 
-    def __init__(self, keymap: Mapping[int, str | None], address: int | None = None) -> None:
+    def __init__(self, keymap: Mapping[int, str | None], address: int | None = None,
+                 gap_s: float = 0.05) -> None:
         self.keymap = dict(keymap)
         self.address = address
+        self.gap_s = gap_s
         self.unknown = 0
         self._pending_addr: int | None = None
+        self._last = 0.0
 
-    def feed(self, data: bytes) -> list[KeyPress]:
+    def feed(self, data: bytes, now: float | None = None) -> list[KeyPress]:
+        now = time.monotonic() if now is None else now
+        if self._pending_addr is not None and now - self._last > self.gap_s:
+            self._pending_addr = None  # the rest of that pair never came
+            self.unknown += 1
+        if data:
+            self._last = now
         presses: list[KeyPress] = []
         for byte in data:
             if self.address is not None and self._pending_addr is None:
-                if byte in (self.address, BROADCAST):
-                    self._pending_addr = byte
-                else:
-                    self.unknown += 1  # not our address: another pad's, or a lost byte
+                self._pending_addr = byte
                 continue
             addr, self._pending_addr = self._pending_addr, None
+            if addr is not None and addr not in (self.address, BROADCAST):
+                continue  # another pad's press
             if byte not in self.keymap:
                 self.unknown += 1
                 continue

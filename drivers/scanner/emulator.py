@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import queue
 import socket
 import sys
 import tempfile
@@ -31,7 +32,9 @@ import threading
 import time
 import tty
 
+from drivers.base import DeviceEvent, DeviceState, DeviceStateChanged
 from drivers.scanner import evdev
+from drivers.scanner.interface import CodeScanned
 
 CRLF = b"\r\n"
 
@@ -253,6 +256,47 @@ class WedgeEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class EventCollector:
+    """A subscriber for tests and tools: queues codes and state changes, with bounded waits."""
+
+    def __init__(self) -> None:
+        self.codes: queue.Queue[CodeScanned] = queue.Queue()
+        self.states: queue.Queue[DeviceStateChanged] = queue.Queue()
+
+    def __call__(self, event: DeviceEvent) -> None:
+        if isinstance(event, CodeScanned):
+            self.codes.put(event)
+        elif isinstance(event, DeviceStateChanged):
+            self.states.put(event)
+
+    def code(self, timeout: float = 3.0) -> CodeScanned:
+        """The next code; raises ``queue.Empty`` after ``timeout``."""
+        return self.codes.get(timeout=timeout)
+
+    def no_code(self, wait: float = 0.3) -> bool:
+        """True if no code arrives within ``wait`` seconds."""
+        try:
+            self.codes.get(timeout=wait)
+        except queue.Empty:
+            return True
+        return False
+
+    def wait_state(self, state: DeviceState, timeout: float = 5.0) -> DeviceStateChanged:
+        """The next change to ``state``; raises ``AssertionError`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the device did not become {state.value} "
+                                     f"within {timeout:g} s")
+            try:
+                event = self.states.get(timeout=left)
+            except queue.Empty:
+                continue
+            if event.state is state:
+                return event
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,7 +144,7 @@ class Guide(Model):
     quantity_limit: str = Field("", max_length=100, description="数量限制")
     special: tuple[str, ...] = Field((), description="特别程序 (on-site checks, publicity...)")
     tips: tuple[str, ...] = Field((), description="practical hints in plain words")
-    sample: bool = Field(True, description="values are sample data, not an official guide")
+    sample: bool = Field(False, description="values are sample data, not an official guide")
 
 
 class Item(Model):

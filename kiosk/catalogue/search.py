@@ -289,10 +289,14 @@ class SearchIndex:
         query = normalise(query)[:MAX_QUERY - 1]
         if has_cjk(query):
             return frozenset("abcdefghijklmnopqrstuvwxyz")
+        # whatever matches query + letter also matches query (its last piece is a prefix)
+        texts = self._texts if not query else [
+            text for text in self._texts
+            if match_syllables(query, text.toks, text.starts) is not None]
         letters = set()
         for letter in "abcdefghijklmnopqrstuvwxyz":
             candidate = query + letter
-            for text in self._texts:
+            for text in texts:
                 if match_syllables(candidate, text.toks, text.starts) is not None:
                     letters.add(letter)
                     break

@@ -87,7 +87,7 @@ def _item(raw: dict[str, Any], meta: dict[str, Any], guides: dict[str, Any]) -> 
         "source": level.get("source", ""),
     }
     if code in guides:
-        item["guide"] = guides[code]
+        item["guide"] = {"sample": meta["meta"].get("sample_data", False), **guides[code]}
     return item
 
 

@@ -18,7 +18,8 @@ class RefusalReason(enum.StrEnum):
 
 
 MESSAGES_ZH: dict[RefusalReason, str] = {
-    RefusalReason.INVALID: "此码无效，无法识别。请在“爱山东”App中刷新居民码后重新出示，或刷身份证。",
+    RefusalReason.INVALID: "此码无效，无法识别。请在“爱山东”App中刷新居民码后重新出示，"
+                           "或刷身份证。",
     RefusalReason.EXPIRED: "此码已过期。请在“爱山东”App中刷新居民码后重新出示。",
     RefusalReason.FOREIGN: "这不是“爱山东”居民码。请出示“爱山东”App中的居民码，或刷身份证。",
     RefusalReason.WRONG_KIND: "这是企业码，不能用于确认本人身份。请出示本人居民码，或刷身份证。",

@@ -239,7 +239,9 @@ def verify_token(text: str, keyring: Keyring, now: float, *, skew_s: float = 120
         raise CodeRefused(RefusalReason.EXPIRED,
                           f"expired {int(now - claims.expires_at)} s ago")
     if expect is not None and claims.kind is not expect:
-        raise CodeRefused(RefusalReason.WRONG_KIND, f"a {claims.kind.name.lower()} code")
+        raise CodeRefused(RefusalReason.WRONG_KIND,
+                          f"{expect.name.lower()} code expected, {claims.kind.name.lower()} "
+                          "code shown")
     return claims
 
 

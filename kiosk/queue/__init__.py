@@ -9,6 +9,8 @@
 No Kivy here. Every call may block: run it on a worker thread. See docs/queue.md.
 """
 
+from typing import Any
+
 from kiosk.queue.client import HttpQueueService
 from kiosk.queue.engine import QueueEngine
 from kiosk.queue.errors import (
@@ -51,7 +53,7 @@ from kiosk.queue.settings import (
 )
 
 
-def add_cli(subparsers):  # type: ignore[no-untyped-def]
+def add_cli(subparsers: Any) -> Any:
     """Register ``kiosk queue ...`` on the ``kiosk`` argparse sub-parsers (lazy import)."""
     from kiosk.queue.cli import add_cli as _add_cli
 

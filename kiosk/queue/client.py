@@ -27,8 +27,15 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from config.checks import is_loopback_host
+from drivers.privacy import mask_name
 from kiosk.queue import windows as tide
-from kiosk.queue.errors import InvalidRequest, QueueError, QueueUnavailable, error_from_dict
+from kiosk.queue.errors import (
+    InvalidRequest,
+    QueueClosed,
+    QueueError,
+    QueueUnavailable,
+    error_from_dict,
+)
 from kiosk.queue.hours import OpeningHours, describe
 from kiosk.queue.models import (
     AppointmentIn,
@@ -251,8 +258,6 @@ class HttpQueueService:
         assert self.offline is not None and self.hours is not None
         now = datetime.now(self.hours.tz)
         if not self.hours.is_open(now):
-            from kiosk.queue.errors import QueueClosed
-
             nxt = self.hours.next_open(now)
             when = f"，下次取号时间：{describe(nxt, now)}" if nxt else ""
             raise QueueClosed(f"现在不在取号时间{when}", next_open=nxt.isoformat() if nxt else None)
@@ -284,8 +289,6 @@ class HttpQueueService:
         request_id = request_id or uuid.uuid4().hex
         if self.offline_now:
             return self._issue_offline(category, prio, holder_name, request_id)
-        from drivers.privacy import mask_name
-
         body = {"category": category, "priority": prio.word, "holder_name": mask_name(holder_name),
                 "terminal": self.terminal, "request_id": request_id}
         try:

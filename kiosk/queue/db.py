@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS window_overrides (
 """
 
 
-def connect(path: Path | str, synchronous: str = "full", schema: str = SCHEMA) -> sqlite3.Connection:
+def connect(path: Path | str, synchronous: str = "full",
+            schema: str = SCHEMA) -> sqlite3.Connection:
     """Open (creating if needed) a queue database in WAL mode with the schema in place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -507,7 +507,8 @@ class QueueEngine:
         late = self.settings.checkin_late_min * 60
         todays = [r for r in rows if r["day"] == today and r["state"] != "cancelled"]
         for row in todays:
-            if row["state"] == "checked_in" or row["start"] - early <= now_ts <= row["start"] + late:
+            in_window = row["start"] - early <= now_ts <= row["start"] + late
+            if row["state"] == "checked_in" or in_window:
                 return row
         if todays:
             return min(todays, key=lambda r: abs(r["start"] - now_ts))

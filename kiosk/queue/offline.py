@@ -21,7 +21,7 @@ from typing import Any
 from drivers.privacy import mask_name
 from kiosk.queue import db
 from kiosk.queue import windows as tide
-from kiosk.queue.errors import CapacityReached, InvalidRequest, UnknownCategory
+from kiosk.queue.errors import InvalidRequest, QueueUnavailable, UnknownCategory
 from kiosk.queue.hours import OpeningHours
 from kiosk.queue.models import Priority, Ticket, TicketState, label
 from kiosk.queue.settings import QueueSettings
@@ -87,9 +87,9 @@ class OfflineStore:
                                          "category = ?", (day, cat.code)).fetchone()
                 number = max(row[0] + 1 if row else 0, self.range.first)
                 if number > self.range.last:
-                    raise CapacityReached(
+                    raise QueueUnavailable(
                         "排队系统暂时无法连接，本机的备用号段已用完，请联系工作人员",
-                        category=cat.code, next_open=None)
+                        category=cat.code, reason="offline range used up")
                 self._conn.execute(
                     "INSERT INTO offline_counters (day, category, last) VALUES (?, ?, ?) "
                     "ON CONFLICT (day, category) DO UPDATE SET last = excluded.last",

@@ -104,7 +104,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "OfflineBatch": _obj({"terminal": _STR, "tickets": {
         "type": "array", "items": {"$ref": "#/components/schemas/OfflineTicket"}}}),
     "Error": _obj({"error": _obj({
-        "code": {"type": "string", "enum": sorted(ERRORS) + ["no_route", "internal"]},
+        "code": {"type": "string", "enum": [*sorted(ERRORS), "no_route", "internal"]},
         "message": {"type": "string", "description": "Chinese, fit to show a resident"},
         "details": {"type": "object"},
     })}),

@@ -69,6 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kiosk-queue/1"
     timeout = 120  # an idle keep-alive connection is closed after this
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

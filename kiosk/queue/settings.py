@@ -286,6 +286,29 @@ def load_settings_file(path: Path | str) -> QueueSettings:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top)"
             ctx = err.get("ctx") or {}
-            allowed = f" (allowed: {ctx['allowed']})" if ctx.get("allowed") else ""
+            words = ctx.get("allowed") or _allowed(err["loc"])
+            allowed = f" (allowed: {words})" if words else ""
             lines.append(f"  queue.{where}: {err['msg']}{allowed}")
         raise ValueError(f"queue settings {path} rejected:\n" + "\n".join(lines)) from None
+
+
+def _allowed(loc: tuple[Any, ...]) -> str:
+    """The ``allowed`` words of the field at a validation error's location, if any."""
+    import typing
+
+    model: Any = QueueSettings
+    words = ""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return ""
+        info = fields[part]
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        words = str(extra.get("allowed", ""))
+        annotation = info.annotation
+        if typing.get_origin(annotation) is list:
+            annotation = typing.get_args(annotation)[0]
+        model = annotation
+    return words

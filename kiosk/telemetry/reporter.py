@@ -422,7 +422,7 @@ class Reporter:
             return False
         values, _signature = self.collector.collect()
         info = client.publish(self.topics.health, payloads.encode(
-            payloads.health(self.terminal, values)), qos=0)
+            payloads.health(self.terminal, values)), qos=0, retain=True)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _health_extra(self) -> dict[str, Any]:

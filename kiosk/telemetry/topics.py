@@ -8,7 +8,7 @@ leaf               direction  QoS   retain  what
 ``state``          up         1     yes     presence: online at connect, offline (Last Will)
 ``birth``          up         1     yes     version, config hash, capabilities, location,
                                             opening hours, services (the service map's data)
-``health``         up         0     no      every ``mqtt.health_interval_s`` and on change
+``health``         up         0     yes     every ``mqtt.health_interval_s`` and on change
 ``rating``         up         1     no      好差评 records, from the outbox
 ``event``          up         1     no      call staff, sessions, errors, alarms
 ``cmd``            down       1     no      signed remote commands

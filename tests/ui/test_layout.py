@@ -50,6 +50,8 @@ def show(ui, name: str) -> None:
         manager.get_screen("proof").printed = ["rights_record"]
     if name == "idle":
         controller._open_idle_prompt(20)
+    elif name == "simulator":
+        ui.app.simulator_panel.open(animation=False)
     elif name in ("print-busy", "print-failed"):
         dialog = controller.print_dialog
         dialog.phone_url = "https://platform.example/verify?no=DEMO-0001-20260101-000001"
@@ -66,7 +68,8 @@ def show(ui, name: str) -> None:
 
 def hide_dialogs(ui) -> None:
     controller = ui.app.controller
-    for dialog in (controller.idle_prompt, controller.pin_pad, controller.print_dialog):
+    for dialog in (controller.idle_prompt, controller.pin_pad, controller.print_dialog,
+                   ui.app.simulator_panel):
         if dialog.parent is not None:
             dialog.dismiss(animation=False)
     ui.pump(2)
@@ -119,7 +122,7 @@ def shots() -> Path:
 
 
 SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",
-           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed"]
+           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed", "simulator"]
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])

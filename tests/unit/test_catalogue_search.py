@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.catalogue.bundle import EMBEDDED_BUNDLE, trust, verify_bundle, DEMO_PUBLIC_KEY
+from kiosk.catalogue.bundle import DEMO_PUBLIC_KEY, EMBEDDED_BUNDLE, trust, verify_bundle
+from kiosk.catalogue.pinyin import match_syllables, normalise, tokens
 from kiosk.catalogue.search import SearchIndex, synonym_variants
-from kiosk.catalogue.source import load_source
 
 ANY_YIDI = {"ZJ-039", "ZJ-048"}  # 长期异地就医备案（参保居民/参保职工）
 #: names containing 医疗保险 or its synonym 医保: what `ylbx → 医疗保险` asks for
@@ -26,7 +26,7 @@ QUERIES: list[tuple[str, set[str] | str, str]] = [
     ("zgrz", "ZJ-010", "资格认证: the most used pension service"),
     ("lnyd", "ZJ-026", "老年优待证"),
     ("ydjy", ANY_YIDI, "异地就医"),
-    ("sydj", "ZJ-027", "生育登记"),
+    ("sydj", {"ZJ-027", "ZJ-004"}, "生育登记 and 失业登记 share their initials"),
     ("jysy", "ZJ-004", "就业失业登记"),
     ("bydj", "SQ-021", "兵役登记"),
     ("zsz", {"ZJ-027", "SQ-009"}, "准生证, the everyday word for 生育登记/生育证"),
@@ -115,3 +115,87 @@ def test_top_result(index: SearchIndex, query: str, expected: set[str] | str, wh
     assert hits, f"{query!r} found nothing ({why})"
     shown = [(h.item.code, h.item.name, round(h.score, 1), h.match) for h in hits]
     assert hits[0].item.code in expected_codes, f"{query!r} ({why}): got {shown}"
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+def test_results_are_ranked_and_carry_how_they_matched(index: SearchIndex) -> None:
+    hits = index.search("低保", limit=0)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert {h.item.code for h in hits} >= {"SQ-001", "ZJ-001", "ZJ-016", "SQ-008"}
+    first = hits[0].as_dict()
+    assert set(first) == {"code", "name", "score", "match", "matched"}
+    assert first["matched"] == "低保申请"  # the synonym form that matched
+
+
+def test_ylbx_puts_medical_insurance_before_pension_insurance(index: SearchIndex) -> None:
+    """医疗保险 and 养老保险 share the initials ylbx; the hot-term table breaks the tie."""
+    codes = [h.item.code for h in index.search("ylbx", limit=3)]
+    assert codes[0] in MEDICAL_INSURANCE and codes[1] in MEDICAL_INSURANCE, codes
+    pension = {h.item.code for h in index.search("ylbx", limit=10)}
+    assert "ZJ-005" in pension  # 养老保险 is still offered, just lower
+
+
+def test_nonsense_and_empty_queries_find_nothing(index: SearchIndex) -> None:
+    assert index.search("") == []
+    assert index.search("   ") == []
+    assert index.search("qqqq") == []
+    assert index.search("量子计算机") == []
+    assert index.search("《》、") == []
+
+
+def test_limit(index: SearchIndex) -> None:
+    assert len(index.search("补贴", limit=3)) == 3
+    assert len(index.search("补贴", limit=0)) > 3
+
+
+def test_synonym_variants_swap_both_ways() -> None:
+    groups = [("低保", "最低生活保障"), ("医保", "医疗保险")]
+    assert synonym_variants("最低生活保障申请", groups) == ["低保申请"]
+    assert "最低生活保障边缘" in synonym_variants("低保边缘", groups)
+    both = synonym_variants("低保的医疗保险申请", groups)
+    assert {"最低生活保障的医疗保险申请", "低保的医保申请", "最低生活保障的医保申请"} <= set(both)
+    assert synonym_variants("就业失业登记", groups) == []
+
+
+def test_pinyin_matcher_accepts_initials_full_and_mixed() -> None:
+    toks = tokens(normalise("城镇居民医疗保险"))
+    for query in ("ylbx", "yiliaobaoxian", "yiliaobx", "ylbaox", "yiliaob", "czjm", "zhenjmyl"):
+        assert match_syllables(query, toks) is not None, query
+    assert match_syllables("ylbxx", toks) is None
+    assert match_syllables("xbly", toks) is None
+    found = match_syllables("yiliaobaoxian", toks)
+    assert found is not None and (found.start, found.count, found.full) == (4, 4, 4)
+    initials_only = match_syllables("ylbx", toks)
+    assert initials_only is not None and initials_only.full == 0
+
+
+def test_pinyin_handles_polyphones_and_u_umlaut() -> None:
+    assert match_syllables("zhongdu", tokens(normalise("重度残疾人"))) is not None  # not chong
+    assert match_syllables("changqi", tokens(normalise("长期异地就医"))) is not None  # not zhang
+    girl = tokens(normalise("失学女童"))
+    assert match_syllables("nvtong", girl) and match_syllables("nutong", girl)
+
+
+def test_normalise() -> None:
+    assert normalise("《山东省老年优待证》办理") == "山东省老年优待证办理"
+    assert normalise(" Ｙ Ｌ Ｂ Ｘ ") == "ylbx"
+    assert normalise("转外就医医疗费用手工报销(参保居民)") == "转外就医医疗费用手工报销参保居民"
+
+
+def test_hot_terms_only_break_ties(index: SearchIndex) -> None:
+    plain = SearchIndex(index.items, index.synonyms)  # no hot terms
+    assert plain.search("兵役登记", 1)[0].item.code == index.search("兵役登记", 1)[0].item.code
+    # they reorder, they never add or remove a result
+    assert {h.item.code for h in plain.search("ylbx", 0)} == {
+        h.item.code for h in index.search("ylbx", 0)}
+    with_terms = index.search("ylbx", 2)
+    assert all(h.item.code in MEDICAL_INSURANCE for h in with_terms)
+
+
+def test_next_letters_light_only_keys_that_lead_somewhere(index: SearchIndex) -> None:
+    assert index.next_letters("dbs") == {"q", "h"}  # 低保申(请) / 低保审(核)
+    assert "x" in index.next_letters("ylb")  # 医疗保险
+    nothing = index.next_letters("qqq")
+    assert nothing == frozenset()
+    for letter in index.next_letters("yl"):
+        assert index.search("yl" + letter, 1, fuzzy=False), letter

@@ -218,3 +218,13 @@ def test_bad_rating_without_reason_is_refused() -> None:
     recorder.record(RatingRecord("queue", Level.DISSATISFIED, ("等待时间长",)))
     recorder.record(RatingRecord("queue", None))  # not rated is allowed, with no level
     assert [r.level for r in recorder.records] == [Level.DISSATISFIED, None]
+
+
+def test_identify_prompt_offers_only_the_ways_that_work() -> None:
+    from screens.identify import identify_prompt
+
+    assert identify_prompt(True, True, True) == ("请将身份证放在感应区",
+                                                 "也可以插入社保卡，或出示居民码")
+    assert identify_prompt(False, True, False) == ("请插入社保卡", "身份证阅读器暂时无法使用")
+    assert identify_prompt(False, False, True)[0] == "请出示居民码"
+    assert identify_prompt(False, False, False)[0] == "暂时无法核验身份"

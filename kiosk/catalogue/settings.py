@@ -1,0 +1,127 @@
+"""``[catalogue]``: where the catalogue comes from, which keys sign it, what this site offers.
+
+A pydantic section for the lead to mount into ``config/schema.py`` as
+``catalogue: CatalogueSettings``. It follows the conventions of the other sections (frozen,
+unknown keys refused, ``description`` and ``allowed`` on every field) so that docs/config.md
+and the config error messages cover it, and it imports nothing from ``config`` so mounting it
+cannot create an import cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kiosk.catalogue.bundle import DEMO_PUBLIC_KEY, parse_public_key
+from kiosk.catalogue.model import CODE_PATTERN, LEVELS, Level
+from kiosk.catalogue.view import OfferFilter
+
+
+def _field(default: Any = ..., description: str = "", *, allowed: str | None = None,
+           **kwargs: Any) -> Any:
+    extra = {"allowed": allowed} if allowed else None
+    factory = kwargs.pop("default_factory", None)
+    if factory is not None:
+        return Field(default_factory=factory, description=description, json_schema_extra=extra,
+                     **kwargs)
+    return Field(default, description=description, json_schema_extra=extra, **kwargs)
+
+
+class CatalogueSettings(BaseModel):
+    """The service catalogue: signed bundles from the platform, and what this site offers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    url: str = _field("", "URL of the platform's catalogue bundle, fetched with "
+                      "If-None-Match; \"\" = use the bundle shipped with the software, no sync.",
+                      allowed="\"\" or an http:// or https:// URL")
+    poll_interval_s: int = _field(3600, "Seconds between two checks for a new bundle (a "
+                                  "retained MQTT notice triggers one at once).", ge=60,
+                                  le=86400)
+    timeout_s: float = _field(15.0, "Time-out of one download in seconds.", ge=1, le=300)
+    max_bundle_mb: float = _field(16.0, "A bundle larger than this is refused.", gt=0, le=256)
+    public_keys: list[str] = _field(
+        default_factory=lambda: [DEMO_PUBLIC_KEY],
+        description="Ed25519 public keys whose signature is accepted (two during a key "
+        "rotation). The default is the DEMO key of the sample bundle: set the platform's key "
+        "on every real terminal.",
+        allowed="a non-empty list of \"ed25519:<base64 of the 32-byte key>\"")
+    levels: list[Level] = _field(default_factory=lambda: list(LEVELS),
+                                 description="Levels of items this terminal offers: district, "
+                                 "town, community, village.")
+    categories: list[str] = _field(default_factory=list,
+                                   description="Only items in one of these categories (e.g. "
+                                   "医疗保障, 社会保险); [] = every category.",
+                                   allowed="a list of category names; [] = all")
+    include_codes: list[str] = _field(default_factory=list,
+                                      description="Items offered whatever their level or "
+                                      "category.", allowed="a list of item codes")
+    exclude_codes: list[str] = _field(default_factory=list,
+                                      description="Items never offered here.",
+                                      allowed="a list of item codes")
+    keep_versions: int = _field(3, "Verified bundles kept on disk (the active one, and older "
+                                "ones for rollback).", ge=2, le=20)
+    cache_dir: str = _field("", "Where bundles are kept; \"\" = <storage.data_dir>/catalogue.",
+                            allowed="a directory path or \"\"")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"cannot fetch bundles from {value!r}: use an http:// or "
+                                 "https:// URL, or \"\" for the built-in bundle")
+        return value
+
+    @field_validator("public_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one public key is needed, or no bundle can be trusted")
+        for text in value:
+            parse_public_key(text)
+        return list(dict.fromkeys(value))
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one level is needed, or the terminal offers nothing")
+        return list(dict.fromkeys(value))
+
+    @field_validator("include_codes", "exclude_codes")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if not re.match(CODE_PATTERN, code)]
+        if bad:
+            raise ValueError(f"{bad} are not item codes (letters, digits and -)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand(cls, value: str) -> str:
+        return os.path.expanduser(value) if value else value
+
+    # -- helpers for the composition root -------------------------------------------------------
+    @property
+    def uses_demo_key(self) -> bool:
+        """True while the demo key is trusted: fine for the demo, wrong in the field."""
+        return DEMO_PUBLIC_KEY in self.public_keys
+
+    @property
+    def max_bundle_bytes(self) -> int:
+        return int(self.max_bundle_mb * 1024 * 1024)
+
+    def offer_filter(self) -> OfferFilter:
+        return OfferFilter(levels=frozenset(self.levels), categories=frozenset(self.categories),
+                           include_codes=frozenset(self.include_codes),
+                           exclude_codes=frozenset(self.exclude_codes))
+
+    def cache_path(self, data_dir: str | Path) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else Path(data_dir) / "catalogue"
