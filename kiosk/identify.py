@@ -4,7 +4,9 @@ While no flow is waiting (``armed`` is False) card reads are ignored: a card lef
 reader at the attract screen identifies nobody. ``IdCardRemoved`` does not end an identity
 that was read: a real SAM reader halts a card after reading it and reports "removed" about one
 poll later with the card still in place, so the event means "this presentation is over". The
-identity lives until the session ends (idle, exit, completion) and is wiped then.
+identity lives until the session ends (idle, exit, completion) and is wiped then. A social
+security card taken out of its PC/SC reader while the identify step is still open (before
+"继续") takes its identity with it: PC/SC reports real removal.
 Runs on the UI thread (events arrive through :class:`kiosk.devices.DeviceManager`).
 """
 
@@ -42,8 +44,13 @@ class IdentifyService:
             self._accept(lambda: Identity.from_idcard(event.data, self._today()))
         elif isinstance(event, SsCardRead):
             self._accept(lambda: Identity.from_sscard(event.data))
-        elif isinstance(event, IdCardRemoved | SsCardRemoved):
-            log.debug("card presentation over (%s)", event.kind)
+        elif isinstance(event, SsCardRemoved):
+            # PC/SC knows a card really left; taken out before "继续", the identity goes too
+            identity = self._machine.identity
+            if self.armed and identity is not None and identity.source == "sscard":
+                self._machine.forget_identity()
+        elif isinstance(event, IdCardRemoved):
+            log.debug("ID card presentation over")
 
     def _accept(self, build: Callable[[], Identity]) -> None:
         if not (self.armed and self._machine.in_session):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 import threading
 import time
@@ -27,12 +29,24 @@ from kiosk.codes.classify import classify
 OPEN_WAIT_S = 3.0
 
 
+INPUT_MAJOR = 13  # Linux character-device major number of /dev/input/*
+
+
 def _is_input_device(url: str) -> bool:
-    return url.startswith(("/dev/input/", "evdev://"))
+    """An evdev URL or path, an input character device, or a FIFO (the wedge emulator)."""
+    if url.startswith(("/dev/input/", "evdev://")):
+        return True
+    try:
+        info = os.stat(url)
+    except (OSError, ValueError):
+        return False
+    if stat.S_ISFIFO(info.st_mode):
+        return True
+    return stat.S_ISCHR(info.st_mode) and os.major(info.st_rdev) == INPUT_MAJOR
 
 
-def _open(url: str, baudrate: int, suffix: str) -> Scanner:
-    if _is_input_device(url):
+def _open(url: str, baudrate: int, suffix: str, wedge: bool) -> Scanner:
+    if wedge:
         from drivers.scanner.wedge_driver import WedgeScanner
 
         wedge_suffix = suffix if suffix in ("enter", "tab", "none") else "enter"
@@ -43,18 +57,24 @@ def _open(url: str, baudrate: int, suffix: str) -> Scanner:
 
 
 def run(url: str, as_json: bool = False, timeout_s: float = 15.0, *, baudrate: int = 9600,
-        suffix: str = "auto", out: TextIO | None = None) -> int:
-    """Wait up to ``timeout_s`` for one scan from the scanner at ``url``; print a report."""
+        suffix: str = "auto", kind: str = "auto", out: TextIO | None = None) -> int:
+    """Wait up to ``timeout_s`` for one scan from the scanner at ``url``; print a report.
+
+    ``kind`` is ``"serial"``, ``"wedge"`` or ``"auto"`` (an input device or FIFO is a wedge
+    scanner, anything else a serial port).
+    """
     out = out or sys.stdout
-    kind = "wedge" if _is_input_device(url) else "serial"
+    if kind == "auto":
+        kind = "wedge" if _is_input_device(url) else "serial"
     report: dict[str, Any] = {"url": url, "type": kind, "ok": False}
     if kind == "serial":
         report["baudrate"] = baudrate
-    if not url or timeout_s <= 0:
-        report["error"] = "give the scanner's port or input device (--url) and a positive time-out"
+    if not url or timeout_s <= 0 or kind not in ("serial", "wedge"):
+        report["error"] = ("give the scanner's port or input device (--url), a positive "
+                           "time-out and a kind of serial, wedge or auto")
         return _finish(report, 3, as_json, out)
     try:
-        scanner = _open(url, baudrate, suffix)
+        scanner = _open(url, baudrate, suffix, kind == "wedge")
     except DeviceError as exc:
         report["error"] = str(exc)
         return _finish(report, 3, as_json, out)
@@ -146,10 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="seconds to wait for a scan (default 15)")
     parser.add_argument("--baudrate", type=int, default=9600)
+    parser.add_argument("--kind", default="auto", choices=("auto", "serial", "wedge"),
+                        help="serial port or keyboard-wedge input device (default: guess)")
     parser.add_argument("--suffix", default="auto",
                         help="line end: auto, cr, lf, crlf, tab, none, or a literal like \\x03")
     args = parser.parse_args(argv)
-    return run(args.url, args.json, args.timeout, baudrate=args.baudrate, suffix=args.suffix)
+    return run(args.url, args.json, args.timeout, baudrate=args.baudrate, suffix=args.suffix,
+               kind=args.kind)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ name           what                                                             
 =============  ==================================================================  ==========
 
 A detector returns the decoded texts of every QR code it found (usually one). Payload bytes
-are read as UTF-8, falling back to GB18030 (Chinese generators that skip the ECI marker).
+are read as UTF-8, falling back to GB18030 (Chinese generators that skip the ECI marker);
+ZBar's Shift-JIS guess for byte-mode data is undone.
 """
 
 from __future__ import annotations
@@ -57,6 +58,23 @@ def _from_opencv(text: str) -> str:
         return text
 
 
+def _from_zbar(raw: bytes) -> str:
+    """ZBar reads byte-mode data without an ECI marker as Shift-JIS and hands it back as UTF-8;
+    undo that when the original bytes were UTF-8 (what phones and segno produce)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _text(raw)
+    if text.isascii():
+        return text
+    for codec in ("shift_jis", "cp932"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
+
+
 class ZbarDetector:
     name = "zbar"
 
@@ -71,7 +89,8 @@ class ZbarDetector:
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
 
     def detect(self, gray: np.ndarray) -> list[str]:
-        return [_text(symbol.data) for symbol in self._decode(gray, symbols=self._symbols)]
+        return [_from_zbar(symbol.data)
+                for symbol in self._decode(gray, symbols=self._symbols)]
 
 
 class OpenCvDetector:

@@ -139,30 +139,38 @@ def trust(public_keys: list[str] | tuple[str, ...]) -> dict[str, Ed25519PublicKe
 
 
 # -- building ----------------------------------------------------------------------------------
-def canonical_payload(catalogue: Catalogue) -> bytes:
-    """gzip of sorted, compact JSON with a zero timestamp: the same catalogue, the same bytes."""
-    text = json.dumps(catalogue.dump(), ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
+def gzip_json(data: Any) -> bytes:
+    """gzip of sorted, compact JSON with a zero timestamp: the same data, the same bytes."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0) as stream:
         stream.write(text.encode("utf-8"))
     return buffer.getvalue()
 
 
-def sign_bundle(catalogue: Catalogue, key: Ed25519PrivateKey) -> bytes:
-    """The bundle file's bytes for ``catalogue``, signed with ``key`` (deterministic)."""
-    payload = canonical_payload(catalogue)
+def canonical_payload(catalogue: Catalogue) -> bytes:
+    return gzip_json(catalogue.dump())
+
+
+def sign_payload(payload: bytes, *, version: str, serial: int, key: Ed25519PrivateKey) -> bytes:
+    """Wrap already-encoded payload bytes in a signed envelope (no checks: tools, tests)."""
     envelope = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "version": catalogue.version,
-        "serial": catalogue.serial,
+        "version": version,
+        "serial": serial,
         "key_id": key_id(key),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
         "payload": base64.b64encode(payload).decode("ascii"),
         "signature": base64.b64encode(key.sign(CONTEXT + payload)).decode("ascii"),
     }
     return (json.dumps(envelope, indent=1) + "\n").encode("utf-8")
+
+
+def sign_bundle(catalogue: Catalogue, key: Ed25519PrivateKey) -> bytes:
+    """The bundle file's bytes for ``catalogue``, signed with ``key`` (deterministic)."""
+    return sign_payload(canonical_payload(catalogue), version=catalogue.version,
+                        serial=catalogue.serial, key=key)
 
 
 # -- verifying ---------------------------------------------------------------------------------
@@ -191,7 +199,8 @@ def _envelope(raw: bytes) -> dict[str, Any]:
         raise BundleError("format", f"not a catalogue bundle: byte {exc.start} is not UTF-8 "
                           "(is the URL pointing at the bundle file?)") from None
     except json.JSONDecodeError as exc:
-        if not raw.rstrip().endswith(b"}") or exc.pos >= len(raw.rstrip()) - 1:
+        body = raw.strip()
+        if body.startswith(b"{") and (not body.endswith(b"}") or exc.pos >= len(body) - 1):
             raise BundleError("truncated", f"the bundle ends early after {len(raw)} bytes "
                               "(incomplete download or a partly written file); the current "
                               "catalogue stays") from None

@@ -139,7 +139,8 @@ class CatalogueStore:
         """Find the active bundle (verifying it again); raise BundleError if there is none."""
         with self._lock:
             self._state = self._read_state()
-            if self._state.pop("recover", False):
+            recovered = bool(self._state.pop("recover", False))
+            if recovered:
                 self._recover()
             names = [self._state.get("active", ""), *list(self._state.get("history", []))]
             chosen: VerifiedBundle | None = None
@@ -170,7 +171,7 @@ class CatalogueStore:
                                   "catalogue.public_keys")
             if chosen_name != EMBEDDED:
                 kept = [chosen_name] + [n for n in kept if n != chosen_name]
-            changed = kept != [n for n in names if n]
+            changed = recovered or kept != [n for n in names if n]
             self._state["active"] = kept[0]
             self._state["history"] = kept[1:self.keep]
             self._active, self._active_name = chosen, chosen_name

@@ -516,4 +516,20 @@ def command_as_dict(command: Command) -> dict[str, Any]:
     return {"id": command.id, "name": command.name, "args": dict(command.args)}
 
 
-__all__ = ["CommandResult", "Reporter", "ReporterError", "command_as_dict", "package_version"]
+__all__ = ["CommandResult", "Reporter", "ReporterError", "ReporterRatingRecorder",
+           "command_as_dict", "package_version"]
+
+
+class ReporterRatingRecorder:
+    """Adapter to the session's ``kiosk.ratings.RatingRecorder`` protocol: the composition
+    root can pass this where ``MemoryRatingRecorder`` is used today. Raises
+    :class:`kiosk.rating_records.RatingError` for a record that breaks the rules and
+    :class:`kiosk.outbox.OutboxFull` when it cannot be stored."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+
+    def record(self, record: Any, **details: Any) -> FullRatingRecord:
+        full = self.reporter.builder.from_basic(record, **details)
+        self.reporter.record_rating(full)
+        return full

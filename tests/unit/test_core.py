@@ -228,3 +228,26 @@ def test_identify_prompt_offers_only_the_ways_that_work() -> None:
     assert identify_prompt(False, True, False) == ("请插入社保卡", "身份证阅读器暂时无法使用")
     assert identify_prompt(False, False, True)[0] == "请出示居民码"
     assert identify_prompt(False, False, False)[0] == "暂时无法核验身份"
+
+
+def test_a_social_security_card_taken_out_before_continue_ends_its_identity(kiosk) -> None:
+    from drivers.smartcard.samples import SAMPLE_CARD
+
+    reader = kiosk.devices.get("smartcard")
+    kiosk.machine.start()
+    kiosk.machine.open_flow("progress")
+    kiosk.identify.arm()
+    threading.Thread(target=reader.insert, args=(SAMPLE_CARD,)).start()
+    drain_until(kiosk.handoff, lambda: kiosk.machine.identity is not None)
+    assert kiosk.machine.identity.source == "sscard"
+    threading.Thread(target=reader.remove).start()
+    drain_until(kiosk.handoff, lambda: kiosk.machine.identity is None)
+    # after "继续" (disarmed) the identity belongs to the flow until the session ends
+    kiosk.identify.arm()
+    threading.Thread(target=reader.insert, args=(SAMPLE_CARD,)).start()
+    drain_until(kiosk.handoff, lambda: kiosk.machine.identity is not None)
+    kiosk.identify.disarm()
+    threading.Thread(target=reader.remove).start()
+    time.sleep(0.1)
+    kiosk.handoff.drain()
+    assert kiosk.machine.identity is not None
