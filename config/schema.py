@@ -32,6 +32,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from config import checks, pin
+from config.fleet import FleetSettings
+from config.ratings import RatingSettings
 
 ServiceId = Literal["queue", "guide", "code", "proof", "progress", "rating", "help"]
 SERVICE_IDS: tuple[str, ...] = ServiceId.__args__  # type: ignore[attr-defined]
@@ -565,6 +567,10 @@ class KioskConfig(Section):
                                             description=MaintenanceConfig.__doc__)
     storage: StorageConfig = _field(default_factory=StorageConfig,
                                     description=StorageConfig.__doc__)
+    fleet: FleetSettings = _field(default_factory=FleetSettings,
+                                  description=FleetSettings.__doc__)
+    ratings: RatingSettings = _field(default_factory=RatingSettings,
+                                     description=RatingSettings.__doc__)
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -131,8 +131,9 @@ def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     from kiosk.core import build_kiosk
     from screens.app import KioskApp
 
-    KioskApp(build_kiosk(config, emulate=args.emulate)).run()
-    return 0
+    app = KioskApp(build_kiosk(config, emulate=args.emulate))
+    app.run()
+    return app.exit_status  # 75 after a remote "restart": the supervisor starts it again
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from config.schema import KioskConfig
 from kiosk.devices import DeviceManager
@@ -19,8 +21,9 @@ from kiosk.identify import IdentifyService
 from kiosk.mainthread import MainThreadHandoff
 from kiosk.printing_service import PrintService
 from kiosk.proofs import EmbeddedProofProvider, ProofProvider
-from kiosk.ratings import MemoryRatingRecorder, RatingRecorder
-from kiosk.session import IdlePolicy, SessionMachine
+from kiosk.rating_service import RatingService
+from kiosk.remote import RemoteCommands
+from kiosk.session import IdlePolicy, PhaseChanged, SessionEnded, SessionEvent, SessionMachine
 from kiosk.simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,12 @@ class Kiosk:
     machine: SessionMachine
     health: HealthMonitor
     identify: IdentifyService
-    ratings: RatingRecorder
+    ratings: RatingService
     flows: list[FlowSpec]
     printing: PrintService
     proofs: ProofProvider
+    reporter: Any = None  # kiosk.telemetry.Reporter: outbox + MQTT
+    remote: RemoteCommands | None = None
     simulation: Simulation | None = None
     out_of_service: tuple[bool, str] = field(default=(False, ""))
 
@@ -45,6 +50,8 @@ class Kiosk:
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
+        if self.reporter is not None:
+            self.reporter.start()
 
     def tick(self) -> None:
         """Timers and health; called a few times a second on the UI thread."""
@@ -57,6 +64,8 @@ class Kiosk:
     def stop(self) -> None:
         self.machine.end_session("shutdown")
         self.devices.stop_all()
+        if self.reporter is not None:
+            self.reporter.stop()
         self.handoff.close()
         if self.simulation is not None:
             self.simulation.stop()
@@ -85,16 +94,42 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     devices.subscribe(identify.on_device_event)
     health = HealthMonitor(config.health.required_devices, config.health.grace_s, clock=clock)
     printing = PrintService(devices.get("printer"), handoff)  # type: ignore[arg-type]
+    remote = RemoteCommands(machine, handoff)
+    reporter = _build_reporter(config, devices, remote, flows)
     terminal = config.terminal
     platform_url = config.backends.platform.url or "https://platform.example/verify"
     proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
                                    verify_base_url=platform_url)
     kiosk = Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
-                  health=health, identify=identify, ratings=MemoryRatingRecorder(), flows=flows,
-                  printing=printing, proofs=proofs, simulation=simulation)
+                  health=health, identify=identify, ratings=RatingService(reporter),
+                  flows=flows, printing=printing, proofs=proofs, reporter=reporter,
+                  remote=remote, simulation=simulation)
+    machine.subscribe(lambda event: _report_session(reporter, event))
     if simulation is not None:
         simulation.bind(kiosk)
     return kiosk
+
+
+def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteCommands,
+                    flows: list[FlowSpec]) -> Any:
+    """The durable outbox and the MQTT reporter (records wait in the outbox while the broker
+    is away or ``mqtt.enabled`` is false)."""
+    from kiosk.telemetry import Reporter
+
+    data_dir = Path(config.storage.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    capabilities = {"devices": {kind: h.type for kind, h in devices.health().items()},
+                    "services": [flow.id for flow in flows]}
+    return Reporter(config, devices.health, data_dir / "outbox.db",
+                    command_handler=remote.handle, capabilities=capabilities)
+
+
+def _report_session(reporter: Any, event: SessionEvent) -> None:
+    """Session counts per flow and "call staff" presses, for the fleet (no personal data)."""
+    if isinstance(event, SessionEnded):
+        reporter.record_session(",".join(event.flows), event.reason, round(event.duration_s, 1))
+    elif isinstance(event, PhaseChanged) and event.flow == "help" and event.new.value == "flow":
+        reporter.record_call_staff(screen="home", flow="help")
 
 
 def paper_width_mm(config: KioskConfig) -> int:

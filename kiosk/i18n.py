@@ -25,9 +25,10 @@ LANGUAGES = ("zh_CN", "en")
 ROOT = Path(__file__).resolve().parent.parent
 
 #: what the identify step asks for, by which readers work (screens/identify.py)
-IDENTIFY_PROMPTS = ("请将身份证放在感应区", "也可以插入社保卡，或出示居民码", "也可以插入社保卡",
-                    "也可以出示居民码", "请插入社保卡", "身份证阅读器暂时无法使用，也可以出示居民码",
-                    "身份证阅读器暂时无法使用", "请出示居民码", "暂时无法核验身份")
+IDENTIFY_PROMPTS = (
+    "请将身份证放在感应区", "也可以插入社保卡，或出示居民码", "也可以插入社保卡",
+    "也可以出示居民码", "请插入社保卡", "身份证阅读器暂时无法使用，也可以出示居民码",
+    "身份证阅读器暂时无法使用", "请出示居民码", "暂时无法核验身份")
 
 #: reasons the printer drivers and the print service give, shown on the print dialog
 PRINTER_REASONS = ("打印机无响应", "打印纸已用完", "打印机盖未关好", "切纸刀故障", "打印机离线",

@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 
 from nacl.exceptions import CryptoError
 from nacl.public import PublicKey, SealedBox
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from config.ratings import RatingSettings
 from drivers.privacy import scrub
 from kiosk import ratings as basic
-from kiosk.ratings import BAD_REASONS, LABELS, Level
+from kiosk.ratings import LABELS, Level
 
 #: provincial interface ``pf`` of a self-service terminal (PROTOCOLS §3)
 CHANNEL_SELF_SERVICE = 5
@@ -48,42 +48,6 @@ class RatingError(ValueError):
 
 
 # -- settings (the lead mounts this model as the ``ratings`` config section) -------------------
-class RatingSettings(BaseModel):
-    """How ratings are recorded: bad-review reasons, the evaluation system's key, windows."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-    reasons: list[str] = Field(
-        default_factory=lambda: list(BAD_REASONS),
-        description="Reasons offered for 不满意 and 非常不满意; one must be chosen.")
-    text_max_chars: int = Field(200, ge=0, le=2000,
-                                description="Longest free text of a rating (0 = no text).")
-    evaluation_public_key: str = Field(
-        "", description="The evaluation system's X25519 public key (32 bytes, base64) that "
-        "seals the real-name part; \"\" = real-name parts are not sent.")
-    supplementary_days: int = Field(5, ge=0, le=30, description="Working days after the "
-                                    "first evaluation in which a supplementary one is allowed.")
-    holidays: list[date] = Field(default_factory=list, description="Public holidays (not "
-                                 "working days), e.g. [2025-10-01, 2025-10-02].")
-    extra_workdays: list[date] = Field(default_factory=list, description="Weekend days that "
-                                       "are working days (调休).")
-
-    @field_validator("reasons")
-    @classmethod
-    def _reasons(cls, value: list[str]) -> list[str]:
-        cleaned = [r.strip() for r in value if r.strip()]
-        if not cleaned:
-            raise ValueError("give at least one reason for bad ratings, e.g. [\"等待时间长\"]")
-        return list(dict.fromkeys(cleaned))
-
-    @field_validator("evaluation_public_key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if value:
-            public_key(value)
-        return value
-
-
 def public_key(text: str) -> PublicKey:
     """Parse a base64 X25519 public key, with an error that says what is expected."""
     try:

@@ -119,6 +119,8 @@ class Session:
     #: personal-data-free breadcrumbs: flows visited, for telemetry
     flows: list[str] = field(default_factory=list)
     completed_item: str = ""
+    #: the 办件编号 of what was done (ticket number, document number), for the rating
+    handling_number: str = ""
 
     def wipe(self) -> None:
         if self.identity is not None:
@@ -128,6 +130,7 @@ class Session:
             if isinstance(value, bytearray):
                 value[:] = bytes(len(value))
         self.personal.clear()
+        self.handling_number = ""
 
     def __repr__(self) -> str:
         return (f"Session(id={self.id!r}, identified={self.identity is not None}, "

@@ -25,10 +25,10 @@ from kiosk.i18n import translate
 from screens.attract import AttractScreen
 from screens.controller import UiController
 from screens.flow import FlowScreen
+from screens.flow_screens import discover
 from screens.fonts import register_default_font
 from screens.home import HomeScreen
 from screens.identify import IdentifyScreen
-from screens.proof import ProofScreen
 from screens.rating import RatingScreen
 from screens.simple import MaintenanceScreen, OutOfServiceScreen, ThanksScreen
 from screens.theme import Theme
@@ -36,9 +36,9 @@ from screens.theme import Theme
 log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).parent
 KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv", "flow.kv",
-            "proof.kv", "rating.kv", "simple.kv", "simulator.kv")
+            "rating.kv", "simple.kv", "simulator.kv")
 SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
-           ("flow", FlowScreen), ("proof", ProofScreen), ("rating", RatingScreen),
+           ("flow", FlowScreen), ("rating", RatingScreen),
            ("thanks", ThanksScreen),
            ("out_of_service", OutOfServiceScreen), ("maintenance", MaintenanceScreen))
 
@@ -75,6 +75,41 @@ class MaintenanceCorner(Widget):
             self.controller.request_maintenance()
 
 
+#: exit status asking the supervisor (systemd Restart=on-failure…) to start the kiosk again
+EXIT_RESTART = 75
+
+
+class RemoteUi:
+    """What remote commands may do to the UI (called on the UI thread by kiosk.remote)."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+
+    def enter_maintenance(self) -> None:
+        self.app.kiosk.machine.enter_maintenance()
+
+    def exit_maintenance(self) -> None:
+        self.app.kiosk.machine.exit_maintenance()
+
+    def print_test_page(self) -> None:
+        self.app.controller.print_test_page()
+
+    def screenshot(self) -> str:
+        """Only when no session is on screen (kiosk.remote checks); saved under data_dir."""
+        import time
+
+        folder = Path(self.app.kiosk.config.storage.data_dir).expanduser() / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"screen-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        written = Path(Window.screenshot(str(target)))
+        written.replace(target)
+        return str(target)
+
+    def restart(self) -> None:
+        self.app.exit_status = EXIT_RESTART
+        self.app.stop()
+
+
 class KioskApp(App):
     theme = ObjectProperty(None)
     lang = StringProperty("zh_CN")
@@ -91,6 +126,7 @@ class KioskApp(App):
         self.brand_title = kiosk.config.branding.title
         self.screens: dict[str, Any] = {}
         self.simulator_panel: Any = None
+        self.exit_status = 0
         self._tick_event = None
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
@@ -106,7 +142,16 @@ class KioskApp(App):
             Builder.load_file(str(KV_DIR / name))
         manager = ScreenManager(transition=NoTransition())
         self.controller = UiController(self.kiosk, manager, self)
-        for name, cls in SCREENS:
+        screens = list(SCREENS)
+        offered = {flow.id for flow in self.kiosk.flows}
+        for spec in discover():
+            if spec.flow_id not in offered:
+                continue
+            Builder.load_file(str(KV_DIR / spec.kv_file))
+            screens.append((spec.screen_name, spec.screen_class))
+            screens.extend(spec.extra_screens)
+            self.controller.flow_screens[spec.flow_id] = spec.screen_name
+        for name, cls in screens:
             screen = cls(name=name, controller=self.controller)
             self.screens[name] = screen
             manager.add_widget(screen)
@@ -127,6 +172,8 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_any_touch)
         Window.clearcolor = self.theme.background
         self._tick_event = Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 0.2)
+        if self.kiosk.remote is not None:
+            self.kiosk.remote.attach_ui(RemoteUi(self))
         self.kiosk.start()
         manager.current = "attract"
         return root

@@ -48,8 +48,6 @@ RESIDENT_ACTIONS = (IdCardRead, SsCardInserted, SsCardRead, CodeScanned, RatingK
 #: printer paper levels as the maintenance screen shows them (msgids)
 PAPER_LABELS = {"ok": "正常", "near_end": "即将用完", "out": "已用完", "unknown": "未知"}
 
-#: flows with a screen of their own; the others use the generic flow screen
-FLOW_SCREENS = {"proof": "proof"}
 
 PHASE_SCREENS = {
     Phase.ATTRACT: "attract",
@@ -73,6 +71,8 @@ class UiController:
         self._pin_failures = 0
         self._pin_locked_until = 0.0
         self.warmed = False
+        #: flow id → the screen that shows it (flows without one use the generic "flow")
+        self.flow_screens: dict[str, str] = {}
         self.machine.subscribe(self._on_session_event)
         kiosk.devices.subscribe(self._on_device_event)
 
@@ -95,7 +95,7 @@ class UiController:
     def identity_confirmed(self) -> None:
         """"继续" on the identify step: the flow proper starts with the identity attached."""
         self.kiosk.identify.disarm()
-        self._show(FLOW_SCREENS.get(self.machine.flow or "", "flow"))
+        self._show(self.flow_screens.get(self.machine.flow or "", "flow"))
 
     def complete_flow(self) -> None:
         flow = self.machine.flow or ""
@@ -106,19 +106,41 @@ class UiController:
             return
         self.machine.complete(flow)
 
-    def submit_rating(self, level: str, reasons: list[str]) -> bool:
-        """Returns False (and records nothing) when a bad rating has no reason."""
+    def submit_rating(self, level: str, reasons: list[str]) -> str:
+        """Record the rating; returns "" or, when it cannot be recorded, the message to show
+        (a bad rating without a reason, a full outbox). Nothing is half-recorded."""
+        from kiosk.outbox import OutboxFull
+        from kiosk.rating_records import RatingError
+
         chosen = Level(level)
         if chosen.is_bad and not reasons:
-            return False
-        self.kiosk.ratings.record(RatingRecord(self.machine.session.completed_item, chosen,
-                                               tuple(reasons)))
+            return self.app.tr("请选择不满意的原因（必选）", self.app.lang)
+        session = self.machine.session
+        try:
+            self.kiosk.ratings.record(RatingRecord(session.completed_item, chosen, tuple(reasons)),
+                                      handling_number=session.handling_number,
+                                      identity=session.identity)
+        except RatingError as exc:
+            log.error("rating refused: %s", exc)
+            return str(exc)
+        except OutboxFull:
+            log.error("rating not stored: the outbox is full")
+            return self.app.tr("评价暂时无法保存，请联系工作人员", self.app.lang)
         self.machine.rated()
-        return True
+        return ""
 
     def skip_rating(self) -> None:
-        self.kiosk.ratings.record(RatingRecord(self.machine.session.completed_item, None))
+        self._record_not_rated(self.machine.session.completed_item)
         self.machine.skip_rating()
+
+    def _record_not_rated(self, item: str) -> None:
+        from kiosk.outbox import OutboxFull
+
+        try:
+            self.kiosk.ratings.record(RatingRecord(item, None),
+                                      handling_number=self.machine.session.handling_number)
+        except OutboxFull:
+            log.error("'not rated' not stored: the outbox is full")
 
     def finish(self) -> None:
         if self.machine.phase is Phase.END:
@@ -164,19 +186,6 @@ class UiController:
 
         dialog.on_retry = submit
         submit()
-
-    def print_proof(self, proof_id: str) -> None:
-        from kiosk.core import paper_width_mm
-        from kiosk.printing import proof
-
-        identity = self.machine.identity
-        if identity is None:
-            return
-        data = self.kiosk.proofs.document(proof_id, identity)
-        document = proof(data, paper_width_mm=paper_width_mm(self.kiosk.config))
-        screen = self.manager.get_screen("proof")
-        self.print_document(document, phone_url=data.verify_url,
-                            on_printed=lambda: screen.mark_printed(proof_id))
 
     def print_test_page(self) -> None:
         """Maintenance: the technician test page (fonts, sizes, QR, barcode, ruler, id)."""
@@ -303,7 +312,7 @@ class UiController:
         elif isinstance(event, SessionEnded):
             self._wipe_ui()
         elif isinstance(event, RatingTimedOut):
-            self.kiosk.ratings.record(RatingRecord(event.item, None))
+            self._record_not_rated(event.item)
 
     def _on_phase(self, event: PhaseChanged) -> None:
         self._close_idle_prompt()
@@ -321,7 +330,7 @@ class UiController:
                 self.kiosk.identify.arm()
                 self._show("identify")
             else:
-                self._show(FLOW_SCREENS.get(spec.id, "flow"))
+                self._show(self.flow_screens.get(spec.id, "flow"))
             return
         self._show(PHASE_SCREENS[event.new])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from screens.base import KioskScreen
+from screens.flow_screens import FlowScreenSpec
 
 
 class ProofScreen(KioskScreen):
@@ -37,8 +38,21 @@ class ProofScreen(KioskScreen):
                                        description=item["description"], screen=self))
 
     def choose(self, proof_id: str) -> None:
-        if self.controller is not None:
-            self.controller.print_proof(proof_id)
+        """Print the chosen proof for the identified person."""
+        from kiosk.core import paper_width_mm
+        from kiosk.printing import proof
+
+        controller = self.controller
+        identity = controller.machine.identity if controller else None
+        if identity is None:
+            return
+        data = controller.kiosk.proofs.document(proof_id, identity)
+        document = proof(data, paper_width_mm=paper_width_mm(controller.kiosk.config))
+        def printed() -> None:
+            self.mark_printed(proof_id)
+            controller.machine.session.handling_number = data.document_no
+
+        controller.print_document(document, phone_url=data.verify_url, on_printed=printed)
 
     def mark_printed(self, proof_id: str) -> None:
         if proof_id not in self.printed:
@@ -49,3 +63,6 @@ class ProofScreen(KioskScreen):
         self.proofs = []
         self.printed = []
         self.ids.choices.clear_widgets()
+
+
+FLOW_SCREEN = FlowScreenSpec("proof", "proof", ProofScreen, "proof.kv")

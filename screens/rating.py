@@ -24,7 +24,11 @@ class RatingScreen(KioskScreen):
     needs_reason = BooleanProperty(False)
     can_submit = BooleanProperty(False)
 
+    error = StringProperty("")
+
     def on_kv_post(self, base_widget: object) -> None:
+        if self.controller is not None:  # the reasons this terminal's config offers
+            self.reasons_all = self.controller.kiosk.ratings.reasons
         box = self.ids.reasons
         for reason in self.reasons_all:
             box.add_widget(ReasonChip(reason=reason, screen=self))
@@ -32,6 +36,7 @@ class RatingScreen(KioskScreen):
     def prepare(self) -> None:
         self.selected = ""
         self.reasons = []
+        self.error = ""
 
     def select(self, level: str) -> None:
         self.selected = level
@@ -54,7 +59,7 @@ class RatingScreen(KioskScreen):
 
     def submit(self) -> None:
         if self.can_submit and self.controller is not None:
-            self.controller.submit_rating(self.selected, list(self.reasons))
+            self.error = self.controller.submit_rating(self.selected, list(self.reasons))
 
     def clear_personal(self) -> None:
         self.selected = ""

@@ -10,6 +10,8 @@ os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kiosk-kivy-test-"))
+# Terminals keep their outbox and logs under ~/.local/share: give the tests a home of their own.
+os.environ["HOME"] = tempfile.mkdtemp(prefix="kiosk-home-test-")
 # Never let a developer's own config overrides (KIOSK_<SECTION>__<KEY>, KIOSK_PROFILE) change
 # what the tests load; test switches such as KIOSK_BENCH or KIOSK_SCREENSHOT_DIR stay.
 for _name in [n for n in os.environ if n.startswith("KIOSK_") and ("__" in n

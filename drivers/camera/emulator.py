@@ -56,9 +56,8 @@ def background(seed: int = 0, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     base = rng.uniform(60, 150) + rng.uniform(-40, 40) * (x / width) \
         + rng.uniform(-40, 40) * (y / height)
-    scene = np.repeat(base[:, :, None], 3, axis=2)
-    scene *= rng.uniform(0.85, 1.15, size=3)[None, None, :]
-    scene = scene.clip(0, 255).astype(np.uint8)
+    tint = rng.uniform(0.85, 1.15, size=3).astype(np.float32)
+    scene = (base[:, :, None] * tint[None, None, :]).clip(0, 255).astype(np.uint8)
     for _ in range(rng.integers(2, 6)):
         colour = tuple(int(c) for c in rng.integers(20, 230, size=3))
         x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
@@ -73,9 +72,25 @@ def background(seed: int = 0, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     return _noise(scene, rng, 4.0)
 
 
+_NOISE_MARGIN = 64
+_noise_fields: dict[tuple[int, ...], np.ndarray] = {}
+
+
 def _noise(image: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
-    noisy = image.astype(np.float32) + rng.normal(0, sigma, image.shape).astype(np.float32)
-    return noisy.clip(0, 255).astype(np.uint8)
+    """Add Gaussian sensor noise: a window, at a random offset, of one pre-drawn noise field
+    (drawing fresh normal numbers for every frame costs more than everything else here)."""
+    h, w = image.shape[:2]
+    key = image.shape
+    field = _noise_fields.get(key)
+    if field is None:
+        big = (h + _NOISE_MARGIN, w + _NOISE_MARGIN, *image.shape[2:])
+        field = np.random.default_rng(20240501).standard_normal(big, dtype=np.float32)
+        _noise_fields[key] = field
+    dy, dx = (int(v) for v in rng.integers(0, _NOISE_MARGIN, size=2))
+    noisy = field[dy:dy + h, dx:dx + w] * np.float32(sigma)
+    noisy += image
+    np.clip(noisy, 0, 255, out=noisy)
+    return noisy.astype(np.uint8)
 
 
 def _phone(symbol: np.ndarray, pad: int) -> np.ndarray:

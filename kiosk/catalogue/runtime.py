@@ -41,13 +41,21 @@ class CatalogueRuntime:
     def subscribe(self, listener: Listener) -> None:
         self.service.subscribe(listener)
 
-    def start(self) -> None:
+    @property
+    def available(self) -> bool:
+        """False until a catalogue this terminal trusts is active (hide the guide service)."""
+        return self.service.available
+
+    def start(self) -> bool:
+        """Load the active catalogue and start polling; never raises. Returns
+        :attr:`available`."""
         if self.uses_demo_key:
             log.warning("catalogue: the DEMO signing key is trusted (catalogue.public_keys); "
                         "set the platform's key on a real terminal")
-        self.service.load()
+        self.service.start()
         if self.syncer is not None:
             self.syncer.start()
+        return self.available
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.syncer is not None:
@@ -66,19 +74,17 @@ class CatalogueRuntime:
 
     def sync_now(self) -> SyncResult:
         if self.syncer is None:
-            return SyncResult("skipped", self.view.version, self.view.serial,
-                              detail="catalogue.url is not set")
+            return SyncResult("skipped", detail="catalogue.url is not set")
         return self.syncer.sync_now()
 
     def rollback(self) -> SyncResult:
         return self.service.rollback()
 
     def birth_record(self) -> dict[str, Any]:
-        """The catalogue part of the MQTT birth record and of health."""
-        view = self.view
-        return {"version": view.version, "serial": view.serial, "offered": len(view),
-                "sample_data": view.sample_data,
-                "pending": self.service.pending.version if self.service.pending else None}
+        """The catalogue part of the MQTT birth record and of health (no personal data)."""
+        status = self.service.status()
+        return {key: status[key] for key in ("available", "version", "serial", "offered",
+                                             "sample_data", "pending")}
 
 
 def build_catalogue(settings: CatalogueSettings, data_dir: str | Path, *,

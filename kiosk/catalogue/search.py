@@ -3,8 +3,11 @@
 Every item is indexed under several texts: its name, its name with synonyms swapped in
 (低保 ↔ 最低生活保障: 最低生活保障申请 is also indexed as 低保申请), and its keywords
 (准生证, 养老金认证…). A query is matched against each text in the ways below; the best
-way gives the match quality (0-100), and the item's popularity adds up to
-:data:`POPULARITY_WEIGHT` points, so popularity only decides between similar matches.
+way gives the match quality (0-100). The rank score adds the item's popularity (up to
+:data:`POPULARITY_WEIGHT` points) and, when the query spells or begins a hot term of the
+catalogue (医疗保险 for ``ylbx``), that term's weight (up to :data:`HOT_TERM_WEIGHT` points) for
+the items containing it: both only decide between similar matches, and initials are often
+ambiguous (``ylbx`` is 医疗保险 and 养老保险).
 
 =================  ==================================================  ============
 match              when                                                quality
@@ -59,7 +62,7 @@ class Hit:
     """One search result: the item, its rank score and how it matched."""
 
     item: Item
-    score: float  # quality + popularity, what results are sorted by
+    score: float  # quality + popularity + hot term: what results are sorted by
     quality: float  # 0-100, how well the query matched
     match: str  # exact | prefix | substring | pinyin | homophone | subsequence | fuzzy | code
     text: str  # the indexed text that matched (name, synonym form or keyword)
@@ -80,6 +83,18 @@ class _Text:
     full: str
     core_len: int  # characters without bracketed qualifiers: what coverage is measured on
     core_toks: int
+    chars: frozenset[str]  # quick rejection: a match needs the query's characters here
+    letters: frozenset[str]  # ... and a pinyin match the query's letters
+
+
+@dataclass(frozen=True)
+class _Query:
+    norm: str
+    cjk: bool
+    pinyin: str  # the letters matched against syllables ("" when it has none)
+    syllables: int  # of a Chinese query, for the homophone match
+    chars: frozenset[str]
+    letters: frozenset[str]
 
 
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
@@ -91,8 +106,9 @@ def _make_text(item_index: int, kind: str, display: str) -> _Text | None:
         return None
     toks = tokens(norm)
     core = normalise(_BRACKETED.sub("", display)) or norm
+    letters = frozenset("".join(spelling for spellings in toks for spelling in spellings))
     return _Text(item_index, kind, display, norm, toks, start_index(toks), full_pinyin(toks),
-                 len(core), len(tokens(core)))
+                 len(core), len(tokens(core)), frozenset(norm), letters)
 
 
 def synonym_variants(text: str, groups: Sequence[Sequence[str]],
@@ -167,48 +183,62 @@ class SearchIndex:
 
     # -- matching one text ---------------------------------------------------------------------
     @staticmethod
-    def _chinese(query: str, qtoks: tuple[tuple[str, ...], ...], text: _Text
-                 ) -> tuple[float, str] | None:
-        norm = text.norm
-        coverage = min(1.0, len(query) / text.core_len)
-        if query == norm:
+    def _chinese(query: _Query, text: _Text) -> tuple[float, str] | None:
+        norm, q = text.norm, query.norm
+        coverage = min(1.0, len(q) / text.core_len)
+        if q == norm:
             return 100.0, "exact"
-        if norm.startswith(query):
+        if norm.startswith(q):
             return 88.0 + 10.0 * coverage, "prefix"
-        if query in norm:
+        if q in norm:
             return 80.0 + 10.0 * coverage, "substring"
         best: tuple[float, str] | None = None
-        qfull = full_pinyin(qtoks)
-        if qfull and qfull.isascii() and len(query) >= 2:
-            found = match_syllables(qfull, text.toks, text.starts)
-            if found is not None and found.full == found.count == len(qtoks):
+        if query.pinyin and len(q) >= 2 and query.letters <= text.letters:
+            found = match_syllables(query.pinyin, text.toks, text.starts)
+            if found is not None and found.full == found.count == query.syllables:
                 best = (60.0 + 15.0 * min(1.0, found.count / text.core_toks), "homophone")
-        if len(query) >= 2:
-            window = _is_subsequence(query, norm)
+        if len(q) >= 2 and query.chars <= text.chars:
+            window = _is_subsequence(q, norm)
             if window is not None:
-                compact = len(query) / (window[1] - window[0])
+                compact = len(q) / (window[1] - window[0])
                 quality = 55.0 + 25.0 * coverage * compact
                 if best is None or quality > best[0]:
                     best = (quality, "subsequence")
-        if len(query) >= 3 and best is None:
-            ratio = fuzz.partial_ratio(query, norm)
-            if ratio >= 75:
+        if len(q) >= 3 and best is None:
+            ratio = fuzz.partial_ratio(q, norm, score_cutoff=75)
+            if ratio:
                 best = (0.6 * ratio, "fuzzy")
         return best
 
     @staticmethod
-    def _latin(query: str, text: _Text) -> tuple[float, str] | None:
-        found = match_syllables(query, text.toks, text.starts)
-        if found is not None:
-            coverage = min(1.0, found.count / text.core_toks)
-            quality = (68.0 + 22.0 * coverage + (START_BONUS if found.start == 0 else 0.0)
-                       + 5.0 * found.full / found.count)
-            return min(quality, 100.0), "pinyin"
-        if len(query) >= 5:
-            ratio = fuzz.partial_ratio(query, text.full)
-            if ratio >= 80:
+    def _latin(query: _Query, text: _Text) -> tuple[float, str] | None:
+        if query.letters <= text.letters:
+            found = match_syllables(query.pinyin, text.toks, text.starts)
+            if found is not None:
+                coverage = min(1.0, found.count / text.core_toks)
+                quality = (68.0 + 22.0 * coverage + (START_BONUS if found.start == 0 else 0.0)
+                           + 5.0 * found.full / found.count)
+                return min(quality, 100.0), "pinyin"
+        if len(query.pinyin) >= 5:
+            ratio = fuzz.partial_ratio(query.pinyin, text.full, score_cutoff=80)
+            if ratio:
                 return 0.6 * ratio, "fuzzy"
         return None
+
+    @staticmethod
+    def _prepare(norm: str) -> _Query | None:
+        if not has_cjk(norm):
+            return _Query(norm, False, norm, 0, frozenset(norm), frozenset(norm))
+        qtoks = tokens(norm)
+        if any(char.isascii() for char in norm):
+            # mixed (低保sq): spell the Chinese part in pinyin and match as a Latin query
+            spelled = full_pinyin(qtoks)
+            if not spelled.isascii():
+                return None
+            return _Query(spelled, False, spelled, 0, frozenset(spelled), frozenset(spelled))
+        spelled = full_pinyin(qtoks)
+        pinyin = spelled if spelled.isascii() else ""
+        return _Query(norm, True, pinyin, len(qtoks), frozenset(norm), frozenset(pinyin))
 
     # -- the search ----------------------------------------------------------------------------
     def search(self, query: str, limit: int = 10, *, fuzzy: bool = True) -> list[Hit]:
@@ -230,26 +260,20 @@ class SearchIndex:
             for code, index in self._codes.items():
                 if code.startswith(query):
                     offer(index, 85.0, "code", self.items[index].code)
-        cjk = has_cjk(query)
-        qtoks = tokens(query) if cjk else ()
-        latin = query if not cjk else ""
-        if cjk and any(char.isascii() for char in query):
-            # mixed (低保sq): spell the Chinese part in pinyin and match as a Latin query
-            cjk, latin = False, full_pinyin(qtoks)
-            if not latin.isascii():
-                return []
+        prepared = self._prepare(query)
+        if prepared is None:
+            return []
+        cjk = prepared.cjk
+        match_text = self._chinese if cjk else self._latin
         for text in self._texts:
-            if cjk:
-                result = self._chinese(query, qtoks, text)
-            else:
-                result = self._latin(latin, text)
+            result = match_text(prepared, text)
             if result is None:
                 continue
             quality, match = result
             if not fuzzy and match == "fuzzy":
                 continue
             offer(text.item_index, quality * WEIGHTS[text.kind], match, text.display)
-        boost = self._hot_term_boost(query, cjk)
+        boost = self._hot_term_boost(prepared.norm, cjk)
         hits = []
         for index, (quality, match, text) in best.items():
             if quality < MIN_QUALITY:
@@ -290,14 +314,16 @@ class SearchIndex:
         if has_cjk(query):
             return frozenset("abcdefghijklmnopqrstuvwxyz")
         # whatever matches query + letter also matches query (its last piece is a prefix)
+        needed = frozenset(query)
         texts = self._texts if not query else [
-            text for text in self._texts
-            if match_syllables(query, text.toks, text.starts) is not None]
+            text for text in self._texts if needed <= text.letters
+            and match_syllables(query, text.toks, text.starts) is not None]
         letters = set()
         for letter in "abcdefghijklmnopqrstuvwxyz":
             candidate = query + letter
             for text in texts:
-                if match_syllables(candidate, text.toks, text.starts) is not None:
+                if letter in text.letters and match_syllables(
+                        candidate, text.toks, text.starts) is not None:
                     letters.add(letter)
                     break
         return frozenset(letters)

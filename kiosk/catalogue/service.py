@@ -99,13 +99,35 @@ class CatalogueService:
                  view.serial, self.store.active_source, len(view), len(view.catalogue.items))
         return view
 
+    def start(self) -> bool:
+        """:meth:`load` for the kiosk: never raises. False = no usable catalogue yet (the
+        guide service is unavailable until the first bundle arrives and is swapped in)."""
+        try:
+            self.load()
+        except BundleError as exc:
+            log.error("no catalogue to offer: %s; waiting for the first sync", exc)
+            return False
+        if not len(self.view):
+            log.warning("catalogue.levels/categories offer none of the %d items",
+                        len(self.view.catalogue.items))
+        return True
+
+    @property
+    def available(self) -> bool:
+        return self._view is not None
+
     @property
     def view(self) -> CatalogueView:
-        """The active catalogue as this terminal offers it (complete and immutable)."""
+        """The active catalogue as this terminal offers it (complete and immutable).
+        BundleError when there is none (check :attr:`available`)."""
         view = self._view
         if view is None:
             return self.load()
         return view
+
+    def _active_version(self) -> str:
+        view = self._view
+        return view.version if view is not None else ""
 
     @property
     def pending(self) -> CatalogueView | None:
@@ -119,8 +141,8 @@ class CatalogueService:
         except BundleError as exc:
             result = SyncResult("refused", reason=exc.reason, detail=str(exc))
             log.warning("catalogue bundle refused (%s); %s stays active", exc,
-                        self.view.version)
-            self._emit(CatalogueEvent("refused", "", 0, self.view.version, str(exc)))
+                        self._active_version() or "no catalogue")
+            self._emit(CatalogueEvent("refused", "", 0, self._active_version(), str(exc)))
             self.last_result = result
             return result
         except OSError as exc:
@@ -139,7 +161,7 @@ class CatalogueService:
 
     def _stage(self, bundle: VerifiedBundle, kind: str) -> None:
         view = CatalogueView.build(bundle.catalogue, self.offer)  # complete before visible
-        previous = self.view.version
+        previous = self._active_version()
         with self._lock:
             self._pending = view
         log.info("catalogue %s (#%d) verified and %s; active: %s", view.version, view.serial,
@@ -178,18 +200,19 @@ class CatalogueService:
         """A download that never reached :meth:`install` (network, truncated, too large)."""
         self.last_result = result
         kind = "refused" if result.outcome == "refused" else "sync_failed"
-        self._emit(CatalogueEvent(kind, "", 0, self.view.version, result.detail))
+        self._emit(CatalogueEvent(kind, "", 0, self._active_version(), result.detail))
 
     # -- reporting -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """For the birth record, health and the maintenance screen (no personal data)."""
-        view = self.view
-        status = {
-            "version": view.version,
-            "serial": view.serial,
-            "offered": len(view),
-            "items": len(view.catalogue.items),
-            "sample_data": view.sample_data,
+        view = self._view
+        status: dict[str, Any] = {
+            "available": view is not None,
+            "version": view.version if view else None,
+            "serial": view.serial if view else None,
+            "offered": len(view) if view else 0,
+            "items": len(view.catalogue.items) if view else 0,
+            "sample_data": view.sample_data if view else False,
             "pending": self._pending.version if self._pending else None,
             "stored": self.store.status(),  # on disk: the pending version once one is staged
         }

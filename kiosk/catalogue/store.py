@@ -197,8 +197,19 @@ class CatalogueStore:
     # -- accessors -----------------------------------------------------------------------------
     @property
     def active(self) -> VerifiedBundle:
+        """The active bundle; BundleError when there is none (see :meth:`current`)."""
         if self._active is None:
             return self.load()
+        return self._active
+
+    def current(self) -> VerifiedBundle | None:
+        """The active bundle, or None on a terminal that has no usable catalogue yet (a
+        production key and only the demo-signed sample on board: it waits for the first sync)."""
+        if self._active is None:
+            try:
+                self.load()
+            except BundleError:
+                return None
         return self._active
 
     @property
@@ -225,15 +236,17 @@ class CatalogueStore:
         """Verify ``raw`` and make it the active bundle on disk (or raise BundleError)."""
         bundle = verify_bundle(raw, self.keys, max_bytes=self.max_bytes)
         with self._lock:
-            current = self.active
-            if bundle.serial == current.serial:
+            current = self.current()
+            if current is None:
+                pass  # the first catalogue this terminal can trust
+            elif bundle.serial == current.serial:
                 if bundle.catalogue == current.catalogue:
                     self._remember_etag(etag, url)
                     return Installed(current, False, None)
                 raise BundleError("conflict", f"bundle {bundle.version} has serial "
                                   f"#{bundle.serial} like the active {current.version} but "
                                   "different content; the platform must publish a new serial")
-            if bundle.serial < current.serial:
+            elif bundle.serial < current.serial:
                 raise BundleError("downgrade", f"bundle {bundle.version} (#{bundle.serial}) is "
                                   f"older than the active {current.version} "
                                   f"(#{current.serial}); refused as a replay. Use rollback to go "
@@ -307,7 +320,11 @@ class CatalogueStore:
                     log.warning("cannot remove old bundle %s: %s", path.name, exc)
 
     def status(self) -> dict[str, Any]:
-        bundle = self.active
+        bundle = self.current()
+        if bundle is None:
+            return {"version": None, "serial": None, "key_id": None, "sha256": None,
+                    "source": None, "history": self.history,
+                    "rolled_back_from": self.rolled_back_from or None}
         return {
             "version": bundle.version,
             "serial": bundle.serial,

@@ -124,14 +124,13 @@ class CatalogueSyncer:
                 outcome = "refused" if exc.reason in ("truncated", "too_large") else "error"
                 result = SyncResult(outcome, reason=exc.reason, detail=str(exc),
                                     http_status=exc.status)
-                log.warning("catalogue sync from %s: %s; %s stays active", self.url, exc,
-                            self.service.view.version)
+                log.warning("catalogue sync from %s: %s", self.url, exc)
                 self.service.report_failure(result)
             else:
                 if fetched.status == 304:
-                    view = self.service.view
-                    result = SyncResult("unchanged", view.version, view.serial,
-                                        http_status=304)
+                    current = self.service.store.current()
+                    result = SyncResult("unchanged", current.version if current else "",
+                                        current.serial if current else 0, http_status=304)
                 else:
                     result = self.service.install(fetched.body, etag=fetched.etag, url=self.url)
                     result = SyncResult(result.outcome, result.version, result.serial,
@@ -145,9 +144,9 @@ class CatalogueSyncer:
     def notify_new_version(self, serial: int | None = None, version: str = "") -> bool:
         """The platform says a new version exists (MQTT notice): check now unless we
         already have it. Safe from any thread; returns whether a check was triggered."""
-        if serial is not None and serial <= self.service.store.active.serial:
-            log.debug("catalogue notice for #%s: already at #%d", serial,
-                      self.service.store.active.serial)
+        current = self.service.store.current()
+        if serial is not None and current is not None and serial <= current.serial:
+            log.debug("catalogue notice for #%s: already at #%d", serial, current.serial)
             return False
         log.info("catalogue notice: %s (#%s) published; checking now", version or "a new version",
                  serial)

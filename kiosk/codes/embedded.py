@@ -119,12 +119,13 @@ class EmbeddedCodePlatform(CodePlatform):
     # -- verifying -----------------------------------------------------------------------------
     def verify(self, payload: str, expect: TokenKind | None = None) -> VerifiedCode:
         now = self._clock()
+        with self._lock:
+            self._prune(now)
         claims = verify_token(payload, self.keyring, now, skew_s=self.skew_s, expect=expect)
         masked = ""
         enterprise = None
         if claims.kind is TokenKind.RESIDENT:
             with self._lock:
-                self._prune(now)
                 recent = self._recent.get(claims.subject_ref)
             masked = recent[0] if recent else self._known.get(claims.subject_ref, "")
         else:

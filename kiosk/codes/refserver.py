@@ -131,8 +131,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        try:
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its time-out)
+            log.debug("refserver: the client closed the connection before the answer")
 
     def do_GET(self) -> None:
         if self.path == f"{API_PREFIX}/health":

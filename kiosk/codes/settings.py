@@ -160,6 +160,6 @@ def build_code_platform(codes: CodesConfig, backend: Any, terminal_id: str, *,
 
 
 def _code_terminal_id(terminal_id: str) -> str:
-    """A terminal id as a code may carry it (1-32 of A-Z a-z 0-9 . _ -)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", terminal_id)[:32]
+    """A terminal id as a code may carry it (1-40 of A-Z a-z 0-9 . _ -); config ids already are."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", terminal_id).strip("-")[:40]
     return cleaned or "TERMINAL"

@@ -18,7 +18,7 @@ offset   size    field
 11       2       lifetime in seconds (1-65535); expires at = issued at + lifetime
 13       16      subject reference: an opaque pseudonym (HMAC of the ID number or credit code
                  under the issuer's secret), never the ID number itself
-29       1       n = length of the terminal id (1-32)
+29       1       n = length of the terminal id (1-40)
 30       n       issuing terminal id, ASCII letters, digits, ``.``, ``_``, ``-``
 =======  ======  ==============================================================================
 
@@ -54,9 +54,9 @@ SUBJECT_LEN = 16
 SIGNATURE_LEN = 64
 KEY_ID_LEN = 4
 _HEADER = struct.Struct(">BBB4sIH16sB")
-MAX_TERMINAL_LEN = 32
+MAX_TERMINAL_LEN = 40
 MAX_LIFETIME_S = 65535
-_TERMINAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+_TERMINAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
 
 class TokenKind(enum.IntEnum):
@@ -78,8 +78,8 @@ PREFIXES: dict[TokenKind, str] = {TokenKind.RESIDENT: "RC1:", TokenKind.ENTERPRI
 _KIND_BY_PREFIX = {prefix: kind for kind, prefix in PREFIXES.items()}
 #: regular expressions the scan classifier uses for this format
 TOKEN_PATTERNS: dict[TokenKind, str] = {
-    TokenKind.RESIDENT: r"^RC1:[A-Z2-7]{60,220}$",
-    TokenKind.ENTERPRISE: r"^EC1:[A-Z2-7]{60,220}$",
+    TokenKind.RESIDENT: r"^RC1:[A-Z2-7]{150,240}$",
+    TokenKind.ENTERPRISE: r"^EC1:[A-Z2-7]{150,240}$",
 }
 
 
@@ -166,7 +166,7 @@ def encode_body(claims: CodeClaims) -> bytes:
     if len(claims.subject_ref) != SUBJECT_LEN:
         raise ValueError(f"a subject reference is {SUBJECT_LEN} bytes")
     if not _TERMINAL_RE.match(claims.terminal_id):
-        raise ValueError("a terminal id in a code is 1-32 ASCII letters, digits, '.', '_', '-'")
+        raise ValueError("a terminal id in a code is 1-40 ASCII letters, digits, '.', '_', '-'")
     if not 1 <= claims.lifetime_s <= MAX_LIFETIME_S:
         raise ValueError(f"a code lives 1 to {MAX_LIFETIME_S} seconds")
     if not 0 <= claims.issued_at < 2**32:

@@ -6,67 +6,56 @@
   (``kiosk queue serve``); :func:`add_cli` registers the ``kiosk queue`` commands.
 - :class:`QueueSettings` is the ``[queue]`` config section.
 
+Names are imported on first use (PEP 562), so ``config/schema.py`` can import
+``kiosk.queue.settings`` without pulling in the server, the client or ``config`` itself.
 No Kivy here. Every call may block: run it on a worker thread. See docs/queue.md.
 """
 
+from __future__ import annotations
+
+import importlib
 from typing import Any
 
-from kiosk.queue.client import HttpQueueService
-from kiosk.queue.engine import QueueEngine
-from kiosk.queue.errors import (
-    AppointmentCancelled,
-    AppointmentNotFound,
-    BadTransition,
-    CapacityReached,
-    CheckInRefused,
-    InvalidRequest,
-    QueueClosed,
-    QueueError,
-    QueueUnavailable,
-    TicketNotFound,
-    TooEarly,
-    TooLate,
-    UnknownCategory,
-    UnknownWindow,
-)
-from kiosk.queue.factory import build_queue_service, queue_settings
-from kiosk.queue.hours import OpeningHours
-from kiosk.queue.models import (
-    AppointmentIn,
-    CategoryStatus,
-    ImportResult,
-    Priority,
-    ReconcileResult,
-    Ticket,
-    TicketState,
-    WindowStatus,
-)
-from kiosk.queue.offline import OfflineStore
-from kiosk.queue.server import QueueHttpServer
-from kiosk.queue.service import EmbeddedQueueService, QueueService
-from kiosk.queue.settings import (
-    CategorySettings,
-    OfflineRange,
-    QueueSettings,
-    TideLine,
-    WindowSettings,
-)
+_EXPORTS = {
+    "HttpQueueService": "client",
+    "QueueEngine": "engine",
+    "build_queue_service": "factory",
+    "queue_settings": "factory",
+    "OpeningHours": "hours",
+    "OfflineStore": "offline",
+    "QueueHttpServer": "server",
+    "EmbeddedQueueService": "service",
+    "ticket_slip": "slip",
+    "QueueService": "service",
+    **{name: "errors" for name in (
+        "AppointmentCancelled", "AppointmentNotFound", "BadTransition", "CapacityReached",
+        "CheckInRefused", "InvalidRequest", "QueueClosed", "QueueError", "QueueUnavailable",
+        "TicketNotFound", "TooEarly", "TooLate", "UnknownCategory", "UnknownWindow")},
+    **{name: "models" for name in (
+        "AppointmentIn", "CategoryStatus", "ImportResult", "Priority", "ReconcileResult",
+        "Ticket", "TicketState", "WindowStatus")},
+    **{name: "settings" for name in (
+        "CategorySettings", "OfflineRange", "QueueSettings", "TideLine", "WindowSettings")},
+}
+
+__all__ = sorted([*_EXPORTS, "add_cli"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kiosk.queue' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kiosk.queue.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 def add_cli(subparsers: Any) -> Any:
-    """Register ``kiosk queue ...`` on the ``kiosk`` argparse sub-parsers (lazy import)."""
+    """Register ``kiosk queue ...`` on the ``kiosk`` argparse sub-parsers."""
     from kiosk.queue.cli import add_cli as _add_cli
 
     return _add_cli(subparsers)
-
-
-__all__ = [
-    "AppointmentCancelled", "AppointmentIn", "AppointmentNotFound", "BadTransition",
-    "CapacityReached", "CategorySettings", "CategoryStatus", "CheckInRefused",
-    "EmbeddedQueueService", "HttpQueueService", "ImportResult", "InvalidRequest",
-    "OfflineRange", "OfflineStore", "OpeningHours", "Priority", "QueueClosed", "QueueEngine",
-    "QueueError", "QueueHttpServer", "QueueService", "QueueSettings", "QueueUnavailable",
-    "ReconcileResult", "Ticket", "TicketNotFound", "TicketState", "TideLine", "TooEarly",
-    "TooLate", "UnknownCategory", "UnknownWindow", "WindowSettings", "WindowStatus",
-    "add_cli", "build_queue_service", "queue_settings",
-]

@@ -86,8 +86,9 @@ def parse_text(text: str, name: str = "input", *, json_format: bool | None = Non
         reader = csv.DictReader(io.StringIO(text))
         missing = [f for f in ("ref", "category", "start") if f not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{name}: the CSV header lacks {', '.join(missing)} (expected "
-                             f"{','.join(CSV_FIELDS)})")
+            seen = text.splitlines()[0] if text.strip() else ""
+            raise ValueError(f"{name}: the CSV header lacks {', '.join(missing)} (expected the "
+                             f"comma-separated header {','.join(CSV_FIELDS)}, got {seen!r})")
         rows = list(reader)
     result = []
     for index, row in enumerate(rows, start=1):

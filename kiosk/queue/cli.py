@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace, config: Any | None = None) -> int:
         return _serve(args, config, settings)
     try:
         service = _service(args, config, settings)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         print(f"kiosk queue: {exc}", file=sys.stderr)
         return 2
     try:
@@ -150,7 +151,7 @@ def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
                         "%(message)s")
     try:
         engine = QueueEngine(args.db, settings, OpeningHours.from_terminal(config.terminal))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         print(f"kiosk queue serve: cannot open {args.db}: {exc}", file=sys.stderr)
         return 2
     try:

@@ -126,7 +126,7 @@ class HttpQueueService:
             headers["Content-Type"] = "application/json; charset=utf-8"
         retries = self.retries if retries is None else retries
         problem = "no attempt"
-        server_error: QueueError | None = None
+        server_error: QueueError | None = None  # a 5xx answer: the server is there but broken
         attempt = 0
         while attempt <= retries:
             if attempt:
@@ -169,7 +169,7 @@ class HttpQueueService:
         log.warning("queue server %s unreachable after %d attempts: %s", self._host,
                     retries + 1, problem)
         if server_error is not None:
-            raise server_error
+            problem = f"{problem}: {server_error.message}"
         raise QueueUnavailable(UNREACHABLE, reason=problem)
 
     def _no_clear_ids(self) -> None:
@@ -188,8 +188,9 @@ class HttpQueueService:
         self._down_until = self._clock() + self.probe_s
 
     def _start_sync(self) -> None:
+        """Start the hand-over thread unless it runs; it ends itself when nothing is left."""
         with self._lock:
-            if self._stop.is_set() or (self._sync_thread and self._sync_thread.is_alive()):
+            if self._stop.is_set() or self._sync_thread is not None:
                 return
             self._sync_thread = threading.Thread(target=self._sync_loop, daemon=True,
                                                  name="queue-offline-sync")
@@ -206,8 +207,10 @@ class HttpQueueService:
             except Exception:
                 log.exception("handing over offline tickets failed")
                 continue
-            if not self.offline.pending_count():
-                return
+            with self._lock:  # a ticket issued meanwhile finds the thread still registered
+                if not self.offline.pending_count():
+                    self._sync_thread = None
+                    return
 
     def sync_offline(self) -> ReconcileResult:
         """Hand every pending offline ticket to the server (batches of 500); what it did."""

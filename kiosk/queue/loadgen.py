@@ -43,7 +43,7 @@ def run(url: str, count: int, threads: int, categories: list[str], *, retries: i
                 index = next(counter, None)
             if index is None:
                 return
-            request_id = f"{terminal}-{uuid.uuid4().hex}"
+            request_id = uuid.uuid4().hex
             category = categories[index % len(categories)]
             started = time.perf_counter()
             try:

@@ -9,14 +9,64 @@ file can serve the hall server and every kiosk of the hall.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from config import checks
-from config.schema import Section, config_problem
 from kiosk.queue.models import MAX_NUMBER
+
+# Nothing from ``config`` is imported here, so that config/schema.py can mount QueueSettings
+# without an import cycle. The helpers below follow config.checks and config.schema exactly.
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS_WORDS = ('"daily", day names mon tue wed thu fri sat sun, ranges such as "mon-fri", '
+              'or a comma-separated list such as "sat,sun" or "mon-fri,sun"')
+TIME_WORDS = '"HH:MM" from 00:00 to 23:59 (end may also be 24:00)'
+_TIME_RE = re.compile(r"^(\d{2}):(\d{2})$")
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """``"mon-fri"`` → {0..4}; ``"sat,sun"`` → {5, 6}; ``"daily"`` → all; ranges may wrap."""
+    spec = text.strip().lower()
+    if spec == "daily":
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in spec.split(","):
+        first, sep, last = part.strip().partition("-")
+        if first not in DAY_NAMES or (sep and last not in DAY_NAMES):
+            raise ValueError(f"cannot read days {text!r}")
+        start = DAY_NAMES.index(first)
+        span = ((DAY_NAMES.index(last) if sep else start) - start) % 7
+        days.update((start + i) % 7 for i in range(span + 1))
+    return frozenset(days)
+
+
+def parse_hhmm(text: str, allow_24: bool = False) -> int:
+    """``"09:30"`` → 570 minutes after midnight; ``"24:00"`` → 1440 when ``allow_24``."""
+    match = _TIME_RE.match(text.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours < 24 and minutes < 60:
+            return hours * 60 + minutes
+        if allow_24 and hours == 24 and minutes == 0:
+            return 24 * 60
+    raise ValueError(f"cannot read time {text!r}")
+
+
+def config_problem(message: str, *, value: Any = None, allowed: str = "", key: str = "",
+                   subkey: str = "", related: tuple[str, ...] = ()) -> PydanticCustomError:
+    """The same error shape as ``config.schema.config_problem`` (read by config.errors)."""
+    ctx = {"message": message, "value": value, "allowed": allowed, "key": key,
+           "subkey": subkey, "related": ",".join(related)}
+    return PydanticCustomError("kiosk_config", "{message}", ctx)
+
+
+class Section(BaseModel):
+    """Like ``config.schema.Section``: frozen, unknown keys refused, defaults validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 def _f(default: Any = ..., description: str = "", *, allowed: str | None = None,
@@ -25,8 +75,10 @@ def _f(default: Any = ..., description: str = "", *, allowed: str | None = None,
     return Field(default, description=description, json_schema_extra=extra, **kwargs)
 
 
-def _fl(factory: Any, description: str, *, allowed: str | None = None) -> Any:
-    extra = {"allowed": allowed} if allowed else None
+def _fl(factory: Any, description: str, *, allowed: str | None = None,
+        default_doc: str | None = None) -> Any:
+    extra = {key: value for key, value in (("allowed", allowed), ("default_doc", default_doc))
+             if value} or None
     return Field(default_factory=factory, description=description, json_schema_extra=extra)
 
 
@@ -59,29 +111,29 @@ class TideLine(Section):
     """A tide window (潮汐窗口) line: from `start` to `end` on `days`, `window` serves
     `categories` instead of its default ones."""
 
-    window: str = _f("1", "Window id.")
-    days: str = _f("daily", "Days this line applies to.", allowed=checks.DAYS_WORDS)
-    start: str = _f("11:30", "Start, site-local time.", allowed=checks.TIME_WORDS)
-    end: str = _f("13:30", "End, later than start.", allowed=checks.TIME_WORDS)
+    window: str = _f("1", "Window id.", allowed="the id of one of the windows")
+    days: str = _f("daily", "Days this line applies to.", allowed=DAYS_WORDS)
+    start: str = _f("11:30", "Start, site-local time.", allowed=TIME_WORDS)
+    end: str = _f("13:30", "End, later than start.", allowed=TIME_WORDS)
     categories: list[str] = _fl(list, "Category codes served during the line ([] = the window "
                                 "is closed then).", allowed="a list of category codes")
 
     @field_validator("days")
     @classmethod
     def _days(cls, value: str) -> str:
-        checks.parse_days(value)
+        parse_days(value)
         return value.strip().lower()
 
     @field_validator("start")
     @classmethod
     def _start(cls, value: str) -> str:
-        checks.parse_hhmm(value)
+        parse_hhmm(value)
         return value.strip()
 
     @field_validator("end")
     @classmethod
     def _end(cls, value: str) -> str:
-        checks.parse_hhmm(value, allow_24=True)
+        parse_hhmm(value, allow_24=True)
         return value.strip()
 
     @model_validator(mode="after")
@@ -94,14 +146,14 @@ class TideLine(Section):
 
     @property
     def start_minute(self) -> int:
-        return checks.parse_hhmm(self.start)
+        return parse_hhmm(self.start)
 
     @property
     def end_minute(self) -> int:
-        return checks.parse_hhmm(self.end, allow_24=True)
+        return parse_hhmm(self.end, allow_24=True)
 
     def covers(self, weekday: int, minute: int) -> bool:
-        return (weekday in checks.parse_days(self.days)
+        return (weekday in parse_days(self.days)
                 and self.start_minute <= minute < self.end_minute)
 
 
@@ -113,7 +165,8 @@ class OfflineRange(Section):
     """
 
     terminal: str = _f("DEMO-0001", "Terminal id (terminal.id of the kiosk).",
-                       pattern=r"^[A-Za-z0-9-]{3,40}$")
+                       pattern=r"^[A-Za-z0-9-]{3,40}$",
+                       allowed="a terminal id: 3 to 40 letters, digits or hyphens")
     first: int = _f(901, "First number of the range (the same in every category).",
                     ge=1, le=MAX_NUMBER)
     last: int = _f(950, "Last number of the range.", ge=1, le=MAX_NUMBER)
@@ -149,14 +202,16 @@ class QueueSettings(Section):
                       allowed="a file path or \"\"")
     synchronous: Literal["full", "normal"] = _f(
         "full", "SQLite synchronous mode (WAL journal). \"full\" syncs the log at every "
-        "commit, so a ticket in a resident's hand survives a power cut (about 3,000 tickets/s "
-        "on an SSD); \"normal\" is faster but may lose the last tickets on power loss.")
+        "commit, so a ticket in a resident's hand survives a power cut (one disk sync per "
+        "ticket); \"normal\" is faster but may lose the last tickets on power loss.")
     categories: list[CategorySettings] = _fl(
         _default_categories, "Business categories, in tile order.",
-        allowed="a list of tables {code, name, daily_capacity, service_min}")
+        allowed="a list of tables {code, name, daily_capacity, service_min}",
+        default_doc="A 综合业务, B 社保医保, C 不动产登记, D 公积金 (300 a day each)")
     windows: list[WindowSettings] = _fl(
         _default_windows, "Service windows and their default categories.",
-        allowed="a list of tables {id, name, area, categories}")
+        allowed="a list of tables {id, name, area, categories}",
+        default_doc="1号窗口 A,B; 2号窗口 A (A区); 3号窗口 B,C; 4号窗口 C,D (B区)")
     tide: list[TideLine] = _fl(list, "Tide window schedule (潮汐窗口): who serves what when.",
                                allowed="a list of tables {window, days, start, end, categories}")
     history_size: int = _f(20, "Recent service times per category used for the estimated wait.",

@@ -14,6 +14,7 @@ import pytest
 
 from kiosk.queue import QueueEngine, QueueHttpServer, QueueSettings
 from kiosk.queue.api import ROUTES
+from kiosk.queue.staff_page import STAFF_HTML
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -183,3 +184,85 @@ def test_staff_page(server: QueueHttpServer) -> None:
     assert used, "the page calls the API"
     for method, prefix in used:
         assert any(r.method == method and r.path.startswith(prefix) for r in ROUTES), prefix
+
+
+NODE_HARNESS = r"""
+const BASE = process.argv[2];
+const elements = {};
+function element(id) {
+  return {id, textContent: "", disabled: false, value: "", options: [], children: [],
+          handlers: {},
+          appendChild(child) {
+            this.options.push(child);
+            if (!this.value) { this.value = child.value; }
+          },
+          replaceChildren(...children) { this.children = children; },
+          addEventListener(type, fn) { this.handlers[type] = fn; }};
+}
+globalThis.document = {
+  getElementById: (id) => (elements[id] ??= element(id)),
+  createElement: (tag) => ({tag, textContent: "", value: "", children: [],
+                            appendChild(child) { this.children.push(child); }}),
+};
+globalThis.localStorage = {getItem: () => "2", setItem() {}};
+globalThis.setInterval = () => 0;
+const realFetch = fetch;
+globalThis.fetch = (url, options) => realFetch(BASE + url, options);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function settle() { for (let i = 0; i < 50; i++) { await sleep(20); } }
+(async () => {
+  PAGE_SCRIPT
+  await settle();
+  const out = {};
+  out.windows = elements.window.options.map((o) => o.textContent);
+  out.selected = elements.window.value;
+  out.waiting = elements.categories.children.map((r) => r.children.map((c) => c.textContent));
+  await elements.call.handlers.click();
+  await settle();
+  out.afterCall = [elements.current.textContent, elements["current-info"].textContent,
+                   elements.served.disabled];
+  await elements.served.handlers.click();
+  await settle();
+  out.afterServed = [elements.current.textContent, elements.served.disabled];
+  await elements.call.handlers.click();
+  await settle();
+  out.second = [elements.current.textContent, elements.message.textContent];
+  out.calls = elements.calls.children.map((r) => r.children.map((c) => c.textContent));
+  await elements.call.handlers.click();
+  await settle();
+  out.empty = [elements.current.textContent, elements.message.textContent];
+  out.callsAtEnd = elements.calls.children.map((r) => r.children.map((c) => c.textContent));
+  console.log(JSON.stringify(out));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+def test_staff_page_script_runs_a_full_cycle(server: QueueHttpServer, tmp_path: Path) -> None:
+    """The page's own JavaScript, run by node against the server with a minimal DOM."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    server.engine.issue_ticket("A", holder_name="张三")
+    server.engine.issue_ticket("A", priority="green")
+    html = STAFF_HTML
+    script = html.split("<script>")[1].split("</script>")[0]
+    harness = tmp_path / "staff.js"
+    harness.write_text(NODE_HARNESS.replace("PAGE_SCRIPT", script), encoding="utf-8")
+    result = subprocess.run([node, str(harness), server.url], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["windows"] == ["1号窗口", "2号窗口", "3号窗口", "4号窗口"]
+    assert out["selected"] == "2"  # remembered in localStorage
+    assert out["waiting"][0] == ["A 综合业务", "2 人"]
+    assert out["afterCall"] == ["A002", "综合业务 · 绿色通道", False]
+    assert out["afterServed"] == ["—", True]  # nothing called at window 2 any more
+    assert out["second"] == ["A001", ""]
+    assert out["calls"] == [["A001", "2", "called"], ["A002", "2", "served"]]
+    assert out["empty"] == ["—", "当前没有等待的号"]
+    assert out["callsAtEnd"] == [["A001", "2", "served"], ["A002", "2", "served"]]
+    states = {t.number: t.state.value for t in server.engine.recent_calls()}
+    assert states == {"A001": "served", "A002": "served"}

@@ -277,3 +277,24 @@ def test_two_kiosks_offline_never_give_the_same_number(tmp_path: Path) -> None:
         for client in clients:
             client.close()
         engine.close()
+
+
+def test_a_server_with_a_broken_database_counts_as_unavailable(tmp_path: Path) -> None:
+    engine = QueueEngine(tmp_path / "hall.sqlite", settings())
+    config = settings()
+    store = OfflineStore(tmp_path / "offline.sqlite", config, "K-0001", ALWAYS)
+    with QueueHttpServer(engine) as server:
+        plain = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.01)
+        kiosk = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.01,
+                                 terminal="K-0001", settings=config, hours=ALWAYS,
+                                 offline=store, probe_s=60)
+        try:
+            engine.close()  # every request now fails inside the server (503)
+            with pytest.raises(QueueUnavailable) as err:
+                plain.issue_ticket("A")
+            assert "HTTP 503" in err.value.details["reason"]
+            ticket = kiosk.issue_ticket("A")
+            assert ticket.offline and ticket.number == "A901"
+        finally:
+            plain.close()
+            kiosk.close()

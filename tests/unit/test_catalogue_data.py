@@ -122,7 +122,7 @@ def test_source_errors_name_the_file_item_and_key(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="ZJ-001 appears twice"):
         load_source(folder)
     items.write_text(original + "\n[[items]\n", "utf-8")
-    with pytest.raises(SourceError, match="items.toml"):
+    with pytest.raises(SourceError, match=r"items\.toml"):
         load_source(folder)
     items.write_text(original, "utf-8")
     (folder / "guides.toml").write_text('["XX-999"]\nsummary = "x"\n', "utf-8")

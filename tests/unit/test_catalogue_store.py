@@ -235,3 +235,35 @@ def test_browse_by_life_event_and_department(tmp_path: Path, embedded: Path) -> 
     assert sum(len(g.items) for g in departments) == 93
     assert view.popular(3)[0].code == "ZJ-010"
     assert view.hot_terms()[0] == "医疗保险"
+
+
+def test_syncer_backs_off_after_failures_and_recovers(tmp_path: Path, embedded: Path,
+                                                      bundles: dict[int, bytes]) -> None:
+    from kiosk.catalogue.sync import CatalogueSyncer, Fetched, FetchError
+
+    answers: list[object] = [FetchError("http", "cannot reach x: refused")] * 3 + [
+        Fetched(200, bundles[2], '"e2"'), Fetched(304, etag='"e2"')]
+    calls: list[str] = []
+
+    def fetch(url: str, *, etag: str, timeout_s: float, max_bytes: int) -> Fetched:
+        calls.append(etag)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    service = CatalogueService(make_store(tmp_path, embedded))
+    service.load()
+    syncer = CatalogueSyncer(service, "http://127.0.0.1:9/b", interval_s=600, retry_min_s=30,
+                             fetch=fetch)
+    assert syncer._delay() == 600
+    delays = []
+    for _ in range(3):
+        assert syncer.sync_now().outcome == "error"
+        delays.append(syncer._delay())
+    assert delays == [30, 60, 120]
+    assert syncer.sync_now().outcome == "updated" and syncer._delay() == 600
+    assert syncer.sync_now().outcome == "unchanged"
+    assert calls == ["", "", "", "", '"e2"']  # the ETag of the installed bundle is sent
+    with pytest.raises(ValueError, match=r"catalogue\.url"):
+        CatalogueSyncer(service, "")

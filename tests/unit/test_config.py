@@ -38,8 +38,14 @@ def test_every_profile_loads(name: str) -> None:
         assert config.devices.get(kind).enabled
 
 
+DEMO_ONLY = {"KIOSK_UI__SIMULATOR": "false",
+             "KIOSK_DEVICES__PRINTER__OPTIONS": "{}"}  # the demo's simulator panel and previews
+
+
 def test_an_empty_config_is_the_demo_terminal() -> None:
-    assert KioskConfig().config_hash() == load_config("demo", env={}).config_hash()
+    demo = load_config("demo", env={})
+    assert demo.ui.simulator and demo.devices.printer.options["preview"] is True
+    assert KioskConfig().config_hash() == load_config("demo", env=DEMO_ONLY).config_hash()
     assert load_config(None, env={}).config_hash() == KioskConfig().config_hash()
 
 
@@ -386,9 +392,9 @@ def test_dump_config_masks_the_pin_and_reads_back(tmp_path: Path) -> None:
 
 
 def test_config_hash_follows_the_settings_not_the_profile_name() -> None:
-    demo = load_config("demo", env={})
+    demo = load_config("demo", env=DEMO_ONLY)
     assert demo.config_hash() == load_config(None, env={}).config_hash()
-    changed = load_config("demo", env={"KIOSK_UI__IDLE_TIMEOUT_S": "61"})
+    changed = load_config("demo", env={**DEMO_ONLY, "KIOSK_UI__IDLE_TIMEOUT_S": "61"})
     assert changed.config_hash() != demo.config_hash()
     assert int(demo.config_hash(), 16) >= 0 and len(demo.config_hash()) == 16
 

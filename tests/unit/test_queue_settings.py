@@ -228,3 +228,58 @@ def test_no_id_numbers_over_plain_http_to_another_host() -> None:
     client.close()
     with pytest.raises(ValueError, match="http://host:port"):
         HttpQueueService("ftp://x")
+
+
+def test_settings_import_nothing_from_config_so_they_can_be_mounted() -> None:
+    """config/schema.py will import kiosk.queue.settings: no cycle back into config."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kiosk.queue.settings; "
+            "assert not [m for m in sys.modules if m == 'config' or m.startswith('config.')], "
+            "sorted(m for m in sys.modules if m.startswith('config'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("days", ["daily", "mon-fri", "sat,sun", "fri-mon", "mon-fri,sun", "tue"])
+def test_local_parsers_agree_with_config_checks(days: str) -> None:
+    from config import checks
+    from config.schema import config_problem as schema_problem
+    from kiosk.queue import settings as qs
+
+    assert qs.parse_days(days) == checks.parse_days(days)
+    for text in ("00:00", "09:30", "23:59"):
+        assert qs.parse_hhmm(text) == checks.parse_hhmm(text)
+    assert qs.parse_hhmm("24:00", allow_24=True) == checks.parse_hhmm("24:00", allow_24=True)
+    for bad in ("9:30", "24:00", "12:60"):
+        with pytest.raises(ValueError):
+            qs.parse_hhmm(bad)
+    mine = qs.config_problem("m", value=1, allowed="a", subkey="s", related=("x", "y"))
+    theirs = schema_problem("m", value=1, allowed="a", subkey="s", related=("x", "y"))
+    assert (mine.type, mine.context) == (theirs.type, theirs.context)
+
+
+def test_mounted_section_renders_in_the_config_docs() -> None:
+    from config.docs import _section
+
+    text = "\n".join(_section("queue", Mounted.model_fields["queue"]))
+    for words in ("## [queue]", "### [[queue.categories]]", "### [[queue.tide]]",
+                  "### [[queue.offline_ranges]]", "A 综合业务, B 社保医保"):
+        assert words in text
+    assert "code='A'" not in text  # defaults are described, not dumped as reprs
+
+
+def test_ticket_slip_prints_what_the_screen_shows(tmp_path: Path) -> None:
+    from kiosk.printing import queue_ticket
+    from kiosk.queue import QueueEngine, ticket_slip
+
+    with QueueEngine(tmp_path / "q.sqlite", QueueSettings(synchronous="normal")) as engine:
+        engine.issue_ticket("A")
+        ticket = engine.issue_ticket("A", holder_name="张三")
+    slip = ticket_slip(ticket, "济南市历下区政务服务中心", "https://q.example/t/1")
+    assert (slip.number, slip.service, slip.people_ahead) == ("A002", "综合业务（A区）", 1)
+    assert slip.estimated_wait_min == ticket.estimated_wait_min and slip.holder_name == "张*"
+    text = " ".join(getattr(block, "text", "") for block in queue_ticket(slip).blocks)
+    assert "A002" in text and "前方等待：1 人" in text and "张*" in text and "张三" not in text
