@@ -210,6 +210,9 @@ class _Session:
                 continue  # a looping file ended: open it again at once
             except (OSError, cv2.error) as exc:
                 camera._capture_failed(str(exc))
+            except Exception:  # a bug must not end the capture silently; no payload here
+                log.exception("camera capture failed unexpectedly")
+                camera._capture_failed("internal error in the camera driver")
             finally:
                 if capture is not None:
                     capture.release()
@@ -283,8 +286,8 @@ class _Session:
                 continue
             try:
                 texts = decoder.decode(frame)
-            except cv2.error as exc:  # pragma: no cover - a corrupt frame
-                log.debug("QR detection failed on one frame: %s", exc)
+            except Exception as exc:  # pragma: no cover - a corrupt frame or a detector bug
+                log.debug("QR detection failed on one frame: %s", type(exc).__name__)
                 continue
             if self.stop.is_set():  # released while decoding: nobody wants codes any more
                 return

@@ -7,6 +7,9 @@ The lead wires it into kiosk/cli.py::
     if args.command == "catalogue":                   # in main(), after load_config
         return args.catalogue_run(args, config)
 
+(``args.catalogue_needs_config`` is False for build/keygen/verify/serve: main may skip
+loading the config for them and pass ``None``.)
+
 It also runs alone (no config: the defaults) as ``python -m kiosk.catalogue …``.
 
 =====================================  ==========================================================
@@ -59,8 +62,11 @@ def add_cli(subparsers: Any,
 
     def command(name: str, help_text: str, *, config: bool = True) -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=help_text)
-        if config and add_config_args is not None:
+        # every command takes --profile/--config so that kiosk/cli.py can load the config the
+        # same way for all; the tool commands do not use it (catalogue_needs_config = False)
+        if add_config_args is not None:
             add_config_args(child)
+        child.set_defaults(catalogue_needs_config=config)
         return child
 
     search = command("search", "find items as the kiosk's search box does")

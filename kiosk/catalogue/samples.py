@@ -7,12 +7,13 @@ version in its ``source`` field, so a view that mixed two versions would show it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.catalogue.bundle import sign_bundle
-from kiosk.catalogue.model import Catalogue
+from kiosk.catalogue.model import Catalogue, Item
 from kiosk.catalogue.source import load_source
 
 BASE_SERIAL = 2025031801
@@ -44,6 +45,6 @@ def numbered_bundle(base: Catalogue, n: int, key: Ed25519PrivateKey, *, drop: in
     return sign_bundle(numbered_version(base, n, drop=drop), key)
 
 
-def is_consistent(catalogue_items: tuple, version: str) -> bool:  # type: ignore[type-arg]
+def is_consistent(items: Iterable[Item], version: str) -> bool:
     """Every item of a view belongs to ``version`` (see :func:`numbered_version`)."""
-    return all(item.source == f"version {version}" for item in catalogue_items)
+    return all(item.source == f"version {version}" for item in items)

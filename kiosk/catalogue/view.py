@@ -55,13 +55,17 @@ class CatalogueView:
     offer: OfferFilter = field(default_factory=OfferFilter)
     items: tuple[Item, ...] = ()
     index: SearchIndex | None = None
+    hot: tuple[str, ...] = ()  # hot terms that find something here, in catalogue order
 
     @classmethod
     def build(cls, catalogue: Catalogue, offer: OfferFilter | None = None) -> CatalogueView:
+        """Filter and index ``catalogue``: the whole view is ready before anyone sees it."""
         offer = offer or OfferFilter()
         items = offer.apply(catalogue.items)
         index = SearchIndex(items, catalogue.synonyms, catalogue.hot_terms)
-        return cls(catalogue=catalogue, offer=offer, items=items, index=index)
+        hot = tuple(t.term for t in catalogue.hot_terms
+                    if index.search(t.term, 1, fuzzy=False))
+        return cls(catalogue=catalogue, offer=offer, items=items, index=index, hot=hot)
 
     # -- identity ------------------------------------------------------------------------------
     @property
@@ -101,8 +105,7 @@ class CatalogueView:
 
     def hot_terms(self, limit: int = 8) -> list[str]:
         """Frequent search words that find something here, for one-tap chips."""
-        assert self.index is not None
-        return [t.term for t in self.catalogue.hot_terms if self.index.search(t.term, 1)][:limit]
+        return list(self.hot[:limit])
 
     def popular(self, limit: int = 8) -> list[Item]:
         """The most requested offered items (the guide screen's first page)."""

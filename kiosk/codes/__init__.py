@@ -7,12 +7,15 @@
 - :mod:`~kiosk.codes.platform`: the platform interface; :mod:`~kiosk.codes.embedded` and
   :mod:`~kiosk.codes.http_adapter` implement it, :mod:`~kiosk.codes.refserver` serves HTTP;
 - :mod:`~kiosk.codes.resolve`: a scanned payload → identity-like result or typed refusal;
+- :mod:`~kiosk.codes.identify`: :class:`ScanIdentifier`, code events → session identity, with
+  the camera held only while the identify step waits and verification on a worker thread;
 - :mod:`~kiosk.codes.live`: the code on screen, never kept beyond its validity;
 - :mod:`~kiosk.codes.settings`: the ``[codes]`` config section and the platform factory.
 """
 
 from kiosk.codes.classify import Classification, Classifier, CodeClass, classify, safe_summary
 from kiosk.codes.gate import DuplicateFilter, Scan, ScanGate, ScanRejected
+from kiosk.codes.identify import ScanIdentifier
 from kiosk.codes.live import LiveCode
 from kiosk.codes.platform import (
     CodePlatform,
@@ -30,5 +33,6 @@ __all__ = [
     "Classification", "Classifier", "CodeClass", "CodeIdentity", "CodePlatform", "CodeRefusal",
     "CodeRefused", "DuplicateFilter", "Enterprise", "IssueRefused", "IssuedCode", "LiveCode",
     "Person", "PlatformUnavailable", "RefusalReason", "Role", "Scan", "ScanGate",
-    "ScanRejected", "TokenKind", "VerifiedCode", "classify", "resolve_scan", "safe_summary",
+    "ScanIdentifier", "ScanRejected", "TokenKind", "VerifiedCode", "classify", "resolve_scan",
+    "safe_summary",
 ]

@@ -44,33 +44,6 @@ def _check_patterns(values: list[str]) -> list[str]:
     return values
 
 
-class CodeClassesConfig(_Section):
-    """How a scanned payload is recognised (regular expressions, Python syntax)."""
-
-    resident_patterns: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_RESIDENT_PATTERNS),
-        description="Payloads matching one of these are resident codes (居民码). Add the "
-        "province platform's formats here.",
-        json_schema_extra={"allowed": "a list of regular expressions"})
-    enterprise_patterns: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_ENTERPRISE_PATTERNS),
-        description="Payloads matching one of these are enterprise codes (企业码).",
-        json_schema_extra={"allowed": "a list of regular expressions"})
-    ticket_patterns: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_TICKET_PATTERNS),
-        description="Queue tickets and receipt numbers (ID and mobile numbers never match).",
-        json_schema_extra={"allowed": "a list of regular expressions"})
-    licence_hosts: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_LICENCE_HOSTS),
-        description="Hosts whose URLs carrying a credit code are electronic business licences.",
-        json_schema_extra={"allowed": "a list of host names"})
-
-    @field_validator("resident_patterns", "enterprise_patterns", "ticket_patterns")
-    @classmethod
-    def _patterns(cls, values: list[str]) -> list[str]:
-        return _check_patterns(values)
-
-
 class CodesConfig(_Section):
     """Resident and enterprise codes (一码通行): scanning, issuing and verifying."""
 
@@ -98,8 +71,28 @@ class CodesConfig(_Section):
         "KIOSK_CODES_API_KEY", description="Environment variable holding the HTTP platform's "
         "API key (sent as a bearer token); unset means no key.",
         json_schema_extra={"allowed": "an environment variable name"})
-    classes: CodeClassesConfig = Field(default_factory=CodeClassesConfig,
-                                       description="Recognising scanned codes.")
+    resident_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_RESIDENT_PATTERNS),
+        description="Payloads matching one of these are resident codes (居民码). Add the "
+        "province platform's formats here.",
+        json_schema_extra={"allowed": "a list of regular expressions"})
+    enterprise_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ENTERPRISE_PATTERNS),
+        description="Payloads matching one of these are enterprise codes (企业码).",
+        json_schema_extra={"allowed": "a list of regular expressions"})
+    ticket_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TICKET_PATTERNS),
+        description="Queue tickets and receipt numbers (ID and mobile numbers never match).",
+        json_schema_extra={"allowed": "a list of regular expressions"})
+    licence_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LICENCE_HOSTS),
+        description="Hosts whose URLs carrying a credit code are electronic business licences.",
+        json_schema_extra={"allowed": "a list of host names"})
+
+    @field_validator("resident_patterns", "enterprise_patterns", "ticket_patterns")
+    @classmethod
+    def _patterns(cls, values: list[str]) -> list[str]:
+        return _check_patterns(values)
 
     @field_validator("trusted_keys")
     @classmethod
@@ -116,9 +109,8 @@ class CodesConfig(_Section):
         return value
 
     def classifier(self) -> Classifier:
-        c = self.classes
-        return Classifier(c.resident_patterns, c.enterprise_patterns, c.ticket_patterns,
-                          c.licence_hosts)
+        return Classifier(self.resident_patterns, self.enterprise_patterns,
+                          self.ticket_patterns, self.licence_hosts)
 
     def scan_gate(self) -> ScanGate:
         return ScanGate(max_length=self.max_length, window_s=self.duplicate_window_s,

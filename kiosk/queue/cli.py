@@ -90,6 +90,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     _target_args(imp)
     openapi = sub.add_parser("openapi", help="print the OpenAPI description")
     openapi.add_argument("--server-url", default="")
+    _config_args(openapi)  # unused, but `kiosk` loads the config before any command
     queue.set_defaults(handler=run)
     return queue
 

@@ -108,3 +108,12 @@ def test_as_a_subprocess(kinds_video) -> None:
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["detector"] == "zbar" and report["frames_with_code"] > 0
+
+
+def test_through_kiosk_provision(kinds_video, capsys) -> None:
+    from provisioning.cli import main
+
+    exit_code = main(["test", "camera", "--source", kinds_video[0], "--seconds", "20",
+                      "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert exit_code == 0 and report["frames_with_code"] > 0 and report["fps"] > 0

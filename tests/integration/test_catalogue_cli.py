@@ -117,7 +117,10 @@ def test_add_cli_on_the_kiosk_parser_uses_the_site_config(tmp_path: Path,
     add_cli(sub, lambda p: (seen.append(p.prog), p.add_argument("--profile")))
     args = parser.parse_args(["catalogue", "search", "残疾人", "--profile", "village"])
     assert args.command == "catalogue" and args.profile == "village"
-    assert any("search" in prog for prog in seen)
+    assert args.catalogue_needs_config
+    assert len(seen) == 8  # every sub-command accepts --profile
+    tool = parser.parse_args(["catalogue", "keygen", "--out", str(tmp_path / "k.pem")])
+    assert not tool.catalogue_needs_config and tool.profile is None
     config = SimpleNamespace(catalogue=CatalogueSettings(levels=["village"]),
                              storage=SimpleNamespace(data_dir=tmp_path))
     started = time.monotonic()

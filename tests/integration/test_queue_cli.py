@@ -140,3 +140,9 @@ def test_add_cli_fits_the_kiosk_parser() -> None:
     assert args.profile == "demo" and args.config is None and callable(args.handler)
     args = parser.parse_args(["queue", "call", "--url", "http://127.0.0.1:1", "--window", "1"])
     assert args.window == "1" and args.db is None
+    for command in ("status", "windows", "calls", "served x", "no-show x", "cancel x", "issue A",
+                    "tide --window 1 --clear", "import-appointments f.csv", "call --window 1"):
+        args = parser.parse_args(["queue", *command.split(), "--db", "q.sqlite"])
+        assert args.profile == "demo" and hasattr(args, "config")
+    args = parser.parse_args(["queue", "openapi"])
+    assert args.profile == "demo" and hasattr(args, "config")

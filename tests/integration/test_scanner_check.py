@@ -117,3 +117,12 @@ def test_as_a_subprocess(emulator) -> None:
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["code_class"] == "ticket" and report["content"] == "B012"
+
+
+def test_through_kiosk_provision(emulator, capsys) -> None:
+    from provisioning.cli import main
+
+    with Repeater(lambda: emulator.scan("C021")):
+        exit_code = main(["test", "scanner", "--url", emulator.url, "--timeout", "5", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert exit_code == 0 and report["code_class"] == "ticket" and report["content"] == "C021"

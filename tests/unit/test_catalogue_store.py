@@ -215,6 +215,7 @@ def test_offer_filter_limits_what_the_terminal_shows(tmp_path: Path, embedded: P
     assert len(view) == 7 and {item.level for item in view.items} == {"village"}
     assert view.get("ZJ-019") is None and view.get("CJ-006") is not None
     assert all(hit.item.level == "village" for hit in view.search("残疾人", 0))
+    assert "医疗保险" not in view.hot_terms() and "资格认证" in view.hot_terms()
     medical = OfferFilter(categories=frozenset({"医疗保障"}), include_codes=frozenset({"SQ-021"}),
                           exclude_codes=frozenset({"ZJ-058"}))
     view = CatalogueService(make_store(tmp_path / "m", embedded), medical).load()

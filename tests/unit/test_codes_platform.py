@@ -166,12 +166,14 @@ def test_settings_defaults_and_validation() -> None:
     assert config.duplicate_window_s == 3.0 and config.max_length == 1024
     assert config.scan_gate().max_length == 1024
     for bad in ({"max_length": 1}, {"trusted_keys": ["nope"]}, {"api_key_env": "A-B"},
-                {"classes": {"resident_patterns": ["("]}}, {"duplicate_windows": 3}):
+                {"resident_patterns": ["("]}, {"duplicate_windows": 3}):
         with pytest.raises(ValidationError):
             CodesConfig.model_validate(bad)
-    for name, field in {**CodesConfig.model_fields,
-                        **CodesConfig.model_fields["classes"].annotation.model_fields}.items():
+    for name, field in CodesConfig.model_fields.items():
         assert field.description, f"{name} needs a description for docs/config.md"
+    custom = CodesConfig(resident_patterns=[r"^SDJMM\w+$"], ticket_patterns=[])
+    assert custom.classifier().classify("SDJMM123").cls.value == "resident_code"
+    assert custom.classifier().classify("A005").cls.value == "unknown"
 
 
 def test_factory_embedded_with_key_file_and_trusted_keys(tmp_path, clock) -> None:
