@@ -34,6 +34,9 @@ from pydantic_core import PydanticCustomError
 from config import checks, pin
 from config.fleet import FleetSettings
 from config.ratings import RatingSettings
+from kiosk.catalogue.settings import CatalogueSettings
+from kiosk.codes.settings import CodesConfig
+from kiosk.queue.settings import QueueSettings
 
 ServiceId = Literal["queue", "guide", "code", "proof", "progress", "rating", "help"]
 SERVICE_IDS: tuple[str, ...] = ServiceId.__args__  # type: ignore[attr-defined]
@@ -571,6 +574,11 @@ class KioskConfig(Section):
                                   description=FleetSettings.__doc__)
     ratings: RatingSettings = _field(default_factory=RatingSettings,
                                      description=RatingSettings.__doc__)
+    queue: QueueSettings = _field(default_factory=QueueSettings,
+                                  description=QueueSettings.__doc__)
+    catalogue: CatalogueSettings = _field(default_factory=CatalogueSettings,
+                                          description=CatalogueSettings.__doc__)
+    codes: CodesConfig = _field(default_factory=CodesConfig, description=CodesConfig.__doc__)
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 

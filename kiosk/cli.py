@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="check or show the effective configuration")
     cfg.add_argument("action", choices=("check", "show"))
     _config_args(cfg)
+
+    from kiosk.catalogue.cli import add_cli as add_catalogue_cli
+    from kiosk.queue.cli import add_cli as add_queue_cli
+
+    add_queue_cli(sub)  # kiosk queue serve|status|call|…: the hall server and window staff
+    add_catalogue_cli(sub, _config_args)  # kiosk catalogue search|show|build|verify|serve
     return parser
 
 
@@ -75,11 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "bench":
         return _bench(args.keyword)
+    if args.command == "queue":  # loads the config itself (--profile/--config/--settings)
+        from kiosk.queue.cli import run as run_queue
+
+        return run_queue(args)
+    if args.command == "catalogue" and not getattr(args, "catalogue_needs_config", True):
+        return args.catalogue_run(args, None)
     try:
         config = load_config(args.profile, args.config)
     except ConfigError as exc:
         print(f"kiosk: configuration rejected:\n{exc}", file=sys.stderr)
         return 2
+    if args.command == "catalogue":
+        return args.catalogue_run(args, config)
     if args.command == "config":
         if args.action == "show":
             print(dump_config(config))

@@ -42,6 +42,9 @@ class Kiosk:
     printing: PrintService
     proofs: ProofProvider
     reporter: Any = None  # kiosk.telemetry.Reporter: outbox + MQTT
+    queue: Any = None  # kiosk.queue.QueueService: embedded engine or hall-server client
+    catalogue: Any = None  # kiosk.catalogue.CatalogueRuntime: signed, synced, searchable
+    codes: Any = None  # kiosk.codes.CodePlatform: resident and enterprise codes
     remote: RemoteCommands | None = None
     simulation: Simulation | None = None
     out_of_service: tuple[bool, str] = field(default=(False, ""))
@@ -50,12 +53,16 @@ class Kiosk:
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
+        if self.catalogue is not None:
+            self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
         if self.reporter is not None:
             self.reporter.start()
 
     def tick(self) -> None:
         """Timers and health; called a few times a second on the UI thread."""
         self.machine.tick()
+        if self.catalogue is not None and not self.machine.in_session:
+            self.catalogue.between_sessions()  # a new catalogue only between residents
         verdict = self.health.evaluate(self.devices.health())
         if verdict != self.out_of_service:
             self.out_of_service = verdict
@@ -66,6 +73,10 @@ class Kiosk:
         self.devices.stop_all()
         if self.reporter is not None:
             self.reporter.stop()
+        if self.catalogue is not None:
+            self.catalogue.stop()
+        if self.queue is not None:
+            self.queue.close()
         self.handoff.close()
         if self.simulation is not None:
             self.simulation.stop()
@@ -95,7 +106,8 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     health = HealthMonitor(config.health.required_devices, config.health.grace_s, clock=clock)
     printing = PrintService(devices.get("printer"), handoff)  # type: ignore[arg-type]
     remote = RemoteCommands(machine, handoff)
-    reporter = _build_reporter(config, devices, remote, flows)
+    queue, catalogue, codes = _build_backends(config, devices, identify, handoff)
+    reporter = _build_reporter(config, devices, remote, flows, catalogue)
     terminal = config.terminal
     platform_url = config.backends.platform.url or "https://platform.example/verify"
     proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
@@ -103,23 +115,47 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     kiosk = Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
                   health=health, identify=identify, ratings=RatingService(reporter),
                   flows=flows, printing=printing, proofs=proofs, reporter=reporter,
-                  remote=remote, simulation=simulation)
+                  remote=remote, simulation=simulation, queue=queue, catalogue=catalogue,
+                  codes=codes)
     machine.subscribe(lambda event: _report_session(reporter, event))
     if simulation is not None:
         simulation.bind(kiosk)
     return kiosk
 
 
+def _build_backends(config: KioskConfig, devices: DeviceManager, identify: IdentifyService,
+                    handoff: MainThreadHandoff) -> tuple[Any, Any, Any]:
+    """The queue, the catalogue and the code platform, embedded or over the network as
+    ``backends.*`` say; a scanned resident code becomes an identity at the identify step."""
+    from kiosk.catalogue import build_catalogue
+    from kiosk.codes.identify import ScanIdentifier
+    from kiosk.codes.settings import build_code_platform
+    from kiosk.queue import build_queue_service
+
+    queue = build_queue_service(config)
+    catalogue = build_catalogue(config.catalogue, Path(config.storage.data_dir).expanduser())
+    codes = build_code_platform(config.codes, config.backends.platform, config.terminal.id)
+    scan = ScanIdentifier(config.codes.scan_gate(), codes, handoff.run_in_worker,
+                          on_identity=identify.code_identified, on_refusal=identify.code_refused,
+                          camera=devices.get("camera"))
+    identify.attach_scanner(scan)
+    devices.subscribe(scan.on_device_event)
+    return queue, catalogue, codes
+
+
 def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteCommands,
-                    flows: list[FlowSpec]) -> Any:
+                    flows: list[FlowSpec], catalogue: Any = None) -> Any:
     """The durable outbox and the MQTT reporter (records wait in the outbox while the broker
     is away or ``mqtt.enabled`` is false)."""
     from kiosk.telemetry import Reporter
 
     data_dir = Path(config.storage.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
-    capabilities = {"devices": {kind: h.type for kind, h in devices.health().items()},
-                    "services": [flow.id for flow in flows]}
+    capabilities: dict[str, Any] = {
+        "devices": {kind: h.type for kind, h in devices.health().items()},
+        "services": [flow.id for flow in flows]}
+    if catalogue is not None:
+        capabilities["catalogue"] = catalogue.birth_record()
     return Reporter(config, devices.health, data_dir / "outbox.db",
                     command_handler=remote.handle, capabilities=capabilities)
 

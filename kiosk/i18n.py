@@ -94,7 +94,19 @@ def build_mo(entries: dict[str, str]) -> bytes:
 
 
 def po_path(language: str) -> Path:
+    """The main catalogue; flows may add their own ``<flow>.po`` beside it (merged)."""
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def po_entries(language: str) -> dict[str, str]:
+    """Every ``.po`` of ``language`` merged (the main one first; later files add entries)."""
+    folder = po_path(language).parent
+    entries: dict[str, str] = {}
+    files = [po_path(language)] + sorted(p for p in folder.glob("*.po") if p != po_path(language))
+    for path in files:
+        if path.exists():
+            entries.update({k: v for k, v in parse_po(path.read_text("utf-8")).items() if v})
+    return entries
 
 
 @cache
@@ -105,7 +117,7 @@ def translations(language: str) -> gettext.NullTranslations:
     if not path.exists():
         raise ValueError(f"no translation for language {language!r}; available: "
                          f"{', '.join(LANGUAGES)}")
-    entries = {k: v for k, v in parse_po(path.read_text("utf-8")).items() if k and v}
+    entries = {k: v for k, v in po_entries(language).items() if k}
     entries[""] = "Content-Type: text/plain; charset=UTF-8\n"
     return gettext.GNUTranslations(io.BytesIO(build_mo(entries)))
 
@@ -142,7 +154,7 @@ def used_msgids(root: Path = ROOT) -> set[str]:
 
 
 def missing(language: str = "en") -> list[str]:
-    entries = parse_po(po_path(language).read_text("utf-8"))
+    entries = po_entries(language)
     return sorted(m for m in used_msgids() if not entries.get(m))
 
 
@@ -153,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         for language in LANGUAGES:
             path = po_path(language)
             if path.exists():
-                entries = parse_po(path.read_text("utf-8"))
-                path.with_suffix(".mo").write_bytes(build_mo(entries))
+                path.with_suffix(".mo").write_bytes(build_mo(po_entries(language)))
                 print(f"compiled {path.with_suffix('.mo').relative_to(ROOT)}")
         return 0
     if command == "check":

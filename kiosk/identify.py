@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from drivers.base import DeviceEvent
 from drivers.idcard.interface import IdCardRead, IdCardRemoved
@@ -31,13 +32,45 @@ class IdentifyService:
         self._machine = machine
         self._today = today
         self.armed = False
+        #: a scanned resident code, verified by the service platform (kiosk.codes)
+        self.scanner: Any = None
+        #: the last refusal of a scanned code (plain Chinese), for the identify screen
+        self.refusal = ""
+        self._listeners: list[Callable[[str], None]] = []
+
+    def attach_scanner(self, scan_identifier: Any) -> None:
+        self.scanner = scan_identifier
+
+    def on_refusal(self, listener: Callable[[str], None]) -> None:
+        """``listener(message)`` when a scanned code is refused ("" when the refusal clears)."""
+        self._listeners.append(listener)
 
     def arm(self) -> None:
-        """A flow shows "请将身份证放在感应区": the next card read identifies the resident."""
+        """A flow shows "请将身份证放在感应区": the next card read (or resident code scanned)
+        identifies the resident."""
         self.armed = True
+        self._refuse("")
+        if self.scanner is not None:
+            self.scanner.arm()
 
     def disarm(self) -> None:
         self.armed = False
+        if self.scanner is not None:
+            self.scanner.disarm()
+
+    def code_identified(self, identity: Identity) -> None:
+        """A verified resident code (UI thread, from the scan identifier)."""
+        self._refuse("")
+        self._accept(lambda: identity)
+
+    def code_refused(self, refusal: Any) -> None:
+        log.info("scanned code refused: %s", getattr(refusal, "reason", "?"))
+        self._refuse(getattr(refusal, "message_zh", "") or "此码无法识别")
+
+    def _refuse(self, message: str) -> None:
+        self.refusal = message
+        for listener in list(self._listeners):
+            listener(message)
 
     def on_device_event(self, event: DeviceEvent) -> None:
         if isinstance(event, IdCardRead):

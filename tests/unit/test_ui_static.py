@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.i18n import LANGUAGES, missing, parse_po, po_path, translate, used_msgids
+from kiosk.i18n import LANGUAGES, missing, po_entries, translate, used_msgids
 from screens.fonts import find_cjk_font
 from screens.palette import (
     ELDER,
@@ -46,7 +46,7 @@ def test_every_ui_text_has_an_english_translation() -> None:
 def test_translations_keep_their_placeholders() -> None:
     import re
 
-    entries = parse_po(po_path("en").read_text("utf-8"))
+    entries = po_entries("en")
     for msgid, msgstr in entries.items():
         if msgid and msgstr:
             assert set(re.findall(r"{\w+}", msgid)) == set(re.findall(r"{\w+}", msgstr)), msgid
