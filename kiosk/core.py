@@ -21,7 +21,7 @@ from kiosk.identify import IdentifyService
 from kiosk.mainthread import MainThreadHandoff
 from kiosk.printing_service import PrintService
 from kiosk.proofs import EmbeddedProofProvider, ProofProvider
-from kiosk.rating_service import RatingService
+from kiosk.rating_service import FirstRatings, RatingService
 from kiosk.remote import RemoteCommands
 from kiosk.session import IdlePolicy, PhaseChanged, SessionEnded, SessionEvent, SessionMachine
 from kiosk.simulation import Simulation
@@ -113,7 +113,9 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
                                    verify_base_url=platform_url)
     kiosk = Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
-                  health=health, identify=identify, ratings=RatingService(reporter),
+                  health=health, identify=identify,
+                  ratings=RatingService(reporter, FirstRatings(
+                      Path(config.storage.data_dir).expanduser() / "first-ratings.db")),
                   flows=flows, printing=printing, proofs=proofs, reporter=reporter,
                   remote=remote, simulation=simulation, queue=queue, catalogue=catalogue,
                   codes=codes)

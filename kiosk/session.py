@@ -121,6 +121,8 @@ class Session:
     completed_item: str = ""
     #: the 办件编号 of what was done (ticket number, document number), for the rating
     handling_number: str = ""
+    #: when the handling number was first rated (set by the 评价 flow: a supplementary one)
+    first_rated_at: Any = None
 
     def wipe(self) -> None:
         if self.identity is not None:
@@ -131,6 +133,7 @@ class Session:
                 value[:] = bytes(len(value))
         self.personal.clear()
         self.handling_number = ""
+        self.first_rated_at = None
 
     def __repr__(self) -> str:
         return (f"Session(id={self.id!r}, identified={self.identity is not None}, "

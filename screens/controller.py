@@ -119,7 +119,8 @@ class UiController:
         try:
             self.kiosk.ratings.record(RatingRecord(session.completed_item, chosen, tuple(reasons)),
                                       handling_number=session.handling_number,
-                                      identity=session.identity)
+                                      identity=session.identity,
+                                      first_at=session.first_rated_at)
         except RatingError as exc:
             log.error("rating refused: %s", exc)
             return str(exc)
@@ -346,6 +347,8 @@ class UiController:
             self.machine.activity()
         if isinstance(event, RatingKeyPressed) and self.machine.phase is Phase.RATING:
             self.manager.get_screen("rating").select(event.level)
+        elif isinstance(event, CodeScanned) and self.manager.current == "evaluate":
+            self.manager.get_screen("evaluate").on_scan(event.payload)
         elif isinstance(event, DeviceStateChanged) and self.manager.current == "identify":
             self.manager.get_screen("identify").refresh_readers()
 

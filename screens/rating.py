@@ -25,6 +25,7 @@ class RatingScreen(KioskScreen):
     can_submit = BooleanProperty(False)
 
     error = StringProperty("")
+    supplementary = BooleanProperty(False)
 
     def on_kv_post(self, base_widget: object) -> None:
         if self.controller is not None:  # the reasons this terminal's config offers
@@ -37,6 +38,8 @@ class RatingScreen(KioskScreen):
         self.selected = ""
         self.reasons = []
         self.error = ""
+        session = self.controller.machine.session if self.controller else None
+        self.supplementary = bool(session and session.first_rated_at)
 
     def select(self, level: str) -> None:
         self.selected = level

@@ -50,6 +50,10 @@ def show(ui, name: str) -> None:
         manager.get_screen("proof").printed = ["rights_record"]
     if name == "idle":
         controller._open_idle_prompt(20)
+    elif name == "evaluate":
+        manager.get_screen("evaluate").number = "DEMO-0001-20261122-000042"
+        manager.get_screen("evaluate").message = ui.app.tr("请输入完整的办件编号")
+        manager.get_screen("evaluate").message_is_error = True
     elif name == "simulator":
         ui.app.simulator_panel.open(animation=False)
     elif name in ("print-busy", "print-failed"):
@@ -122,7 +126,7 @@ def shots() -> Path:
 
 
 SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",
-           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed", "simulator"]
+           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed", "simulator", "evaluate"]
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -144,6 +148,7 @@ def test_every_screen_fits(ui, shots: Path, width: int, height: int) -> None:
         ui.manager.get_screen("identify").clear_personal()
         ui.manager.get_screen("flow").clear_personal()
         ui.manager.get_screen("proof").clear_personal()
+        ui.manager.get_screen("evaluate").clear_personal()
         ui.manager.current = "attract"
     assert not failures, "\n".join(failures)
 

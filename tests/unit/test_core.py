@@ -251,3 +251,23 @@ def test_a_social_security_card_taken_out_before_continue_ends_its_identity(kios
     time.sleep(0.1)
     kiosk.handoff.drain()
     assert kiosk.machine.identity is not None
+
+
+def test_supplementary_window_follows_working_days(tmp_path) -> None:
+    from datetime import datetime, timedelta
+
+    from kiosk.rating_service import FirstRatings
+
+    kiosk = build_kiosk(load_config("demo", env={}))
+    kiosk.ratings.first_ratings = FirstRatings(tmp_path / "first.db")
+    tz = kiosk.reporter.builder.tz
+    friday = datetime(2026, 11, 20, 10, 0, tzinfo=tz)
+    assert kiosk.ratings.lookup("A001", friday).allowed  # never rated: a first evaluation
+    kiosk.ratings.first_ratings.remember("A001", friday)
+    lookup = kiosk.ratings.lookup("A001", friday + timedelta(days=7))  # next Friday: 5th day
+    assert lookup.supplementary and lookup.allowed
+    assert lookup.deadline.isoformat() == "2026-11-27"
+    assert not kiosk.ratings.lookup("A001", friday + timedelta(days=10)).allowed
+    assert kiosk.ratings.lookup("a001", friday).first_at == friday  # case-insensitive
+    assert "A001" not in (tmp_path / "first.db").read_bytes().decode("latin-1")  # hashed
+    kiosk.stop()
