@@ -75,10 +75,11 @@ def acl_text(terminals: Iterable[TerminalEntry], fleet_users: Iterable[str] = ("
         lines.append(f"user {term.id}")
         lines += [f"topic write {topics.leaf(leaf)}" for leaf in UP_LEAVES]
         lines += [f"topic read {topics.leaf(leaf)}" for leaf in DOWN_LEAVES]
+        lines.append(f"topic read {prefix}/catalogue/notice")  # shared: a new catalogue exists
         lines.append("")
     for user in fleet_users:
         lines += [f"user {user}", f"topic read {prefix}/#",
-                  f"topic write {prefix}/+/+/cmd", ""]
+                  f"topic write {prefix}/+/+/cmd", f"topic write {prefix}/catalogue/notice", ""]
     return "\n".join(lines)
 
 

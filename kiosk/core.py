@@ -158,8 +158,17 @@ def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteC
         "services": [flow.id for flow in flows]}
     if catalogue is not None:
         capabilities["catalogue"] = catalogue.birth_record()
-    return Reporter(config, devices.health, data_dir / "outbox.db",
-                    command_handler=remote.handle, capabilities=capabilities)
+    reporter = Reporter(config, devices.health, data_dir / "outbox.db",
+                        command_handler=remote.handle, capabilities=capabilities)
+    if catalogue is not None:
+        from kiosk.catalogue.notice import notice_topic, parse_notice
+
+        def new_catalogue(payload: bytes) -> None:
+            notice = parse_notice(payload)
+            catalogue.notify_new_version(notice.serial, notice.version)
+
+        reporter.subscribe(notice_topic(config.mqtt.topic_prefix), new_catalogue)
+    return reporter
 
 
 def _report_session(reporter: Any, event: SessionEvent) -> None:

@@ -28,7 +28,7 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,8 @@ class Reporter:
         self._handler = command_handler
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
+        #: extra topics the terminal reads (topic -> callback(payload), on the MQTT thread)
+        self._subscriptions: dict[str, Callable[[bytes], None]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._acked: collections.deque[int] = collections.deque()
@@ -317,6 +319,8 @@ class Reporter:
             self.terminal, payloads.birth_values(self.config, self.version, self.capabilities,
                                                  self._started_ms))), qos=1, retain=True)
         client.subscribe(self.topics.command, qos=1)
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
         self._connected.set()
         self._health_now.set()
         self._wake.set()
@@ -338,6 +342,18 @@ class Reporter:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: Any) -> None:
         if message.topic == self.topics.command:
             self._commands.put(bytes(message.payload))
+            return
+        callback = self._subscriptions.get(message.topic)
+        if callback is not None:
+            try:
+                callback(bytes(message.payload))
+            except Exception as exc:  # a bad notice must not stop the MQTT thread
+                log.error("message on %s could not be handled: %s", message.topic, exc)
+
+    def subscribe(self, topic: str, callback: Callable[[bytes], None]) -> None:
+        """Also read ``topic`` (e.g. the retained catalogue notice); ``callback(payload)`` runs
+        on the MQTT thread. Call before :meth:`start`."""
+        self._subscriptions[topic] = callback
 
     # -- the send thread -------------------------------------------------------------------------
     _rewind_requested = False

@@ -64,6 +64,9 @@ def test_a_rated_session_and_a_remote_command_over_tls(tmp_path: Path) -> None:
         receiver.start()
         assert receiver.wait_connected(10)
         kiosk = build_kiosk(config)
+        notices: list[tuple] = []
+        kiosk.catalogue.notify_new_version = lambda serial, version: notices.append(
+            (serial, version)) or True
         ui = FakeUi(kiosk.machine)
         kiosk.remote.attach_ui(ui)
         kiosk.start()
@@ -93,6 +96,13 @@ def test_a_rated_session_and_a_remote_command_over_tls(tmp_path: Path) -> None:
             assert opened["name"] == RESIDENT.name and opened["id_number"] == RESIDENT.id_number
             assert receiver.wait_for(lambda: receiver.count("event") >= 1, 15)
             assert any("proof" in str(e) for e in receiver.records("event"))
+
+            # the platform announces a new catalogue (retained, shared notice topic)
+            from kiosk.catalogue.notice import notice_payload, notice_topic
+
+            receiver._client.publish(notice_topic("kiosk/v1"), notice_payload("2026.11.22-1", 7),
+                                     qos=1, retain=True).wait_for_publish(5)
+            assert drain_until(kiosk, lambda: notices == [(7, "2026.11.22-1")])
 
             command = signed_command(lab.command_key, "JN-T1", "maintenance", {"on": True})
             receiver.send_command("370102", "JN-T1", command)

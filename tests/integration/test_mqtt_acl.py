@@ -186,7 +186,8 @@ def test_generated_acl_shape() -> None:
     assert "topic read kiosk/v1/370102/JN-T1/cmd" in text
     assert "topic write kiosk/v1/+/+/cmd" in text
     block = text.split("user JN-T1\n")[1].split("\n\n")[0].splitlines()
-    assert len(block) == 7 and all(line.startswith("topic ") for line in block)
+    assert len(block) == 8 and all(line.startswith("topic ") for line in block)
+    assert "topic read kiosk/v1/catalogue/notice" in block  # the one shared topic: read only
     assert not [line for line in block if "#" in line or "+" in line or "readwrite" in line]
     with pytest.raises(ValueError, match="ID@REGION"):
         TerminalEntry.parse("JN-T1")
