@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from drivers.base import DeviceState
 from drivers.camera.interface import Camera
+from drivers.fake_base import PluggableFake
 from drivers.scanner.interface import CodeScanned
 
 
-class FakeCamera(Camera):
+class FakeCamera(PluggableFake, Camera):
     """A camera driven by test code: :meth:`show` a code, :meth:`set_available`. Thread-safe.
 
     ``show`` publishes only while the camera is acquired and available, as a real camera only
@@ -20,28 +19,16 @@ class FakeCamera(Camera):
     """
 
     type_name = "fake"
+    unplugged_reason = "camera unplugged"
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
-        self._ops = threading.Lock()
-        self._available = True
-        self._unavailable_reason = ""
-        self._running = False
         self.capture_open = False
         self.opens = 0  # how many times the capture was opened
 
-    def _on_start(self) -> None:
-        with self._ops:
-            self._running = True
-            if self._available:
-                self._set_state(DeviceState.READY)
-            else:
-                self._set_state(DeviceState.UNAVAILABLE, self._unavailable_reason)
-
     def _on_stop(self) -> None:
         self._release_all()
-        with self._ops:
-            self._running = False
+        super()._on_stop()
 
     def _open_capture(self) -> None:
         self.capture_open = True
@@ -58,13 +45,3 @@ class FakeCamera(Camera):
             self._emit(CodeScanned(self.kind, payload=payload, source="camera"))
             return True
 
-    def set_available(self, available: bool, reason: str = "") -> None:
-        """Simulate unplugging (False) or plugging back (True) the camera."""
-        with self._ops:
-            self._available = available
-            self._unavailable_reason = "" if available else (reason or "camera unplugged")
-            if self._running:
-                if available:
-                    self._set_state(DeviceState.READY)
-                else:
-                    self._set_state(DeviceState.UNAVAILABLE, self._unavailable_reason)

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from typing import Any
-
-from drivers.base import DeviceState
+from drivers.fake_base import PluggableFake
 from drivers.ratingpad.interface import LEVELS, RatingPad
 
 
-class FakeRatingPad(RatingPad):
+class FakeRatingPad(PluggableFake, RatingPad):
     """A pad driven by test code: :meth:`press` a level, :meth:`set_available`. Thread-safe."""
 
     type_name = "fake"
-
-    def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(url, options)
-        self._ops = threading.Lock()
-        self._available = True
-        self._unavailable_reason = ""
-        self._running = False
-
-    def _on_start(self) -> None:
-        with self._ops:
-            self._running = True
-            if self._available:
-                self._set_state(DeviceState.READY)
-            else:
-                self._set_state(DeviceState.UNAVAILABLE, self._unavailable_reason)
-
-    def _on_stop(self) -> None:
-        with self._ops:
-            self._running = False
+    unplugged_reason = "rating pad unplugged"
 
     def press(self, level: str) -> bool:
         """Press a key (one of :data:`LEVELS`); published only if running, available, armed."""
@@ -43,13 +21,3 @@ class FakeRatingPad(RatingPad):
                 return False
             return self._key_pressed(level)
 
-    def set_available(self, available: bool, reason: str = "") -> None:
-        """Simulate unplugging (False) or plugging back (True) the pad."""
-        with self._ops:
-            self._available = available
-            self._unavailable_reason = "" if available else (reason or "rating pad unplugged")
-            if self._running:
-                if available:
-                    self._set_state(DeviceState.READY)
-                else:
-                    self._set_state(DeviceState.UNAVAILABLE, self._unavailable_reason)
