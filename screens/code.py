@@ -95,12 +95,12 @@ PLATFORM_MSGIDS = (
     tr("暂时无法生成居民码，请稍后再试。"),
     tr("暂时无法查询企业信息。"),
     tr("暂时无法生成企业码，请稍后再试。"),
-    tr("您是扫码核验的身份，平台需凭身份证号签发居民码和企业码，本机无法为扫码核验的身份亮码。"
-       "请刷身份证后重试，或直接在“爱山东”App中亮码。"),
+    tr("您是扫码核验的身份，平台需凭身份证号签发居民码和企业码，本机无法为扫码核验的身份亮码。请刷身份证后重试，或直接在“爱山东”App中亮码。"),
     tr("此码已过期，已从屏幕上清除。"),
     tr("未查询到您担任法定代表人或经办人的企业。"),
     tr("暂时无法获取，请稍后再试。"),
     tr("法定代表人"), tr("经办人"),
+    tr("本人办事、出行时出示，代替身份证件"), tr("以法定代表人或经办人身份出示所代表企业的码"),
 )
 
 
@@ -124,10 +124,17 @@ class CodeQr(Image):
         self.modules = 0
 
 
+class CodeButtons(BoxLayout):
+    """"打印凭条" and "换一个码": under the code (portrait) or in the bottom bar (landscape)."""
+
+    screen = ObjectProperty(None, allownone=True)
+
+
 class CodeChoice(ButtonBehavior, BoxLayout):
     """A big choice: 居民码 or 企业码."""
 
     test_id = StringProperty("")
+    code_kind = StringProperty("")  # "resident" | "enterprise"
     title = StringProperty("")
     description = StringProperty("")
     screen = ObjectProperty(None, allownone=True)
@@ -188,7 +195,7 @@ class CodeScreen(KioskScreen):
             self.live.refresh_before_s = float(controller.kiosk.config.codes.refresh_before_s)
         self.masked_name = identity.masked_name if identity else ""
         if identity is not None and not identity.id_number:
-            self._show_message(NO_ID_NUMBER, retry=False, idcard=True)
+            self.show_message(NO_ID_NUMBER, retry=False, idcard=True)
         else:
             self.page = "choose"
 
@@ -288,7 +295,7 @@ class CodeScreen(KioskScreen):
         code = self.live.current()
         if code is None:  # expired and not replaced in time: gone from the screen too
             self._forget_code()
-            self._show_message(EXPIRED, retry=True)
+            self.show_message(EXPIRED, retry=True)
             return
         self._show_remaining()
         now = self.clock()
@@ -346,13 +353,16 @@ class CodeScreen(KioskScreen):
         self.show_code(code, pixels, size)
 
     def _enterprises_found(self, generation: int, found: list[Any]) -> None:
-        if generation != self._generation:
-            return
+        if generation == self._generation:
+            self.show_enterprises(found)
+
+    def show_enterprises(self, found: list[Any]) -> None:
+        """List the enterprises (:class:`kiosk.codes.Enterprise`) the person represents."""
         self.enterprises = list(found)
         box = self.ids.enterprise_list
         box.clear_widgets()
         if not found:
-            self._show_message(NO_ENTERPRISE, retry=False)
+            self.show_message(NO_ENTERPRISE, retry=False)
             return
         for enterprise in found:
             box.add_widget(EnterpriseChoice(
@@ -369,10 +379,15 @@ class CodeScreen(KioskScreen):
         if refresh and self.live.current() is not None:
             self._retry_at = self.clock() + RETRY_S  # the code on screen is still valid
             return
-        message = getattr(exc, "message_zh", "") or FAILED
-        self._show_message(message, retry=True)
+        from kiosk.codes import IssueRefused
 
-    def _show_message(self, message: str, *, retry: bool, idcard: bool = False) -> None:
+        # the platform's own words for a refusal about this person; anything else (network,
+        # server) is "try again later" (a PlatformUnavailable's text is about scanned codes)
+        message = (exc.message_zh if isinstance(exc, IssueRefused) else "") or FAILED
+        self.show_message(message, retry=True)
+
+    def show_message(self, message: str, *, retry: bool, idcard: bool = False) -> None:
+        """The message page: ``message`` (msgid) with "再试一次" and/or "改用身份证"."""
         self.message = message
         self.can_retry = retry
         self.use_idcard = idcard
