@@ -76,8 +76,12 @@ def _play(config: KioskConfig, out: Path, width: int, height: int,
                        what="identity")
         script.step("card placed on the reader (simulated ID card reader)")
         script.shot("identify-done", "masked identity shown")
-        script.tap("continue", "continue", expect="flow")
-        script.shot("flow-code", "the flow with the masked name")
+        script.tap("continue", "continue", expect="code")
+        script.shot("code-choice", "居民码 or 企业码")
+        script.tap("code_resident", "show the resident code")
+        pilot.wait_for(lambda: pilot.manager.get_screen("code").page == "show", timeout_s=10,
+                       what="the resident code")
+        script.shot("resident-code", "the resident code with its countdown")
         sim.lift_id_card()
         script.tap("complete", "finish the item", expect="rating")
         script.shot("rating", "evaluation screen appears by itself")
@@ -96,8 +100,14 @@ def _play(config: KioskConfig, out: Path, width: int, height: int,
         script.shot("home-elder", "elder mode: larger text, higher contrast")
         script.tap("language", "switch to English")
         script.shot("home-elder-english", "English")
-        script.tap("queue", "choose 取号 (take a number)", expect="flow")
-        script.tap("complete", "take the number", expect="rating")
+        script.tap("queue", "choose 取号 (take a number)", expect="queue")
+        script.shot("queue", "categories with people waiting")
+        script.tap("category_A", "take a number")
+        dialog = pilot.app.controller.print_dialog
+        pilot.wait_for(lambda: dialog.state == "done", timeout_s=15, what="ticket printed")
+        script.tap("print_close", "take the ticket")
+        script.shot("ticket", "the ticket on screen")
+        script.tap("complete", "done", expect="rating")
         if ratingpad is not None:
             sim.press_rating("very_satisfied")
             pilot.wait_for(lambda: pilot.manager.get_screen("rating").selected == "very_satisfied",
@@ -249,5 +259,5 @@ class _Script:
     def long_press_corner(self, hold_s: float) -> None:
         from kivy.core.window import Window
 
-        self.pilot.tap_at(Window.width - 20, Window.height - 20, hold_s=hold_s + 0.3)
-        self.step("long press in the top-right corner")
+        self.pilot.tap_at(20, Window.height - 20, hold_s=hold_s + 0.3)
+        self.step("long press in the top-left corner")

@@ -44,7 +44,8 @@ SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", Identi
 
 
 class MaintenanceCorner(Widget):
-    """Invisible top-right corner: a long press asks for the maintenance PIN."""
+    """Invisible top-left corner (over the brand, which is never a button): a long press asks
+    for the maintenance PIN."""
 
     controller = ObjectProperty(None, allownone=True)
     hold_s = 3.0
@@ -57,7 +58,7 @@ class MaintenanceCorner(Widget):
         if self.collide_point(*touch.pos):
             self._cancel()
             self._pending = Clock.schedule_once(self._fire, self.hold_s)
-            return True  # the corner sits over the clock: nothing below needs the touch
+            return True  # the corner sits over the brand: nothing below needs the touch
         return False
 
     def on_touch_up(self, touch: Any) -> bool:
@@ -163,7 +164,7 @@ class KioskApp(App):
         root = FloatLayout()
         root.add_widget(manager)
         corner = MaintenanceCorner(controller=self.controller, size_hint=(None, None),
-                                   size=(90, 90), pos_hint={"right": 1, "top": 1})
+                                   size=(90, 90), pos_hint={"x": 0, "top": 1})
         corner.hold_s = config.maintenance.long_press_s
         root.add_widget(corner)
         if self.kiosk.simulation is not None and config.ui.simulator:

@@ -18,8 +18,10 @@ left (or the session ended) are dropped. Only a masked name is shown or kept wit
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -34,9 +36,12 @@ from kivy.properties import (
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
+from kivy.uix.label import Label
 
 from screens.base import KioskScreen
 from screens.flow_screens import FlowScreenSpec
+from screens.widgets import LazyText
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +75,58 @@ def follow_url(config: Any, ticket: Any) -> str:
             f"&no={ticket.number}&d={ticket.day.replace('-', '')}")
 
 
+def qr_png(data: str) -> bytes:
+    """A QR code as PNG bytes (made on a worker: encoding takes tens of milliseconds)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A ticket with everything the screen needs, prepared on the worker thread."""
+
+    ticket: Any
+    url: str
+    qr: bytes  # PNG of the follow URL
+    document: Any  # the printed ticket (drivers.printer.document.Document)
+
+
+class TicketQr(Image):
+    """The follow-the-queue QR from PNG bytes made off the UI thread (``QrImage`` encodes on
+    the UI thread)."""
+
+    png = ObjectProperty(b"", allownone=True)
+
+    def on_png(self, *_: Any) -> None:
+        if not self.png:
+            self.texture = None
+            return
+        from kivy.core.image import Image as CoreImage
+
+        self.texture = CoreImage(io.BytesIO(self.png), ext="png").texture
+        self.texture.mag_filter = "nearest"
+
+
+class TicketNumber(LazyText, Label):
+    """The ticket number, larger than any other text (styled once, in queue.kv)."""
+
+    test_id = StringProperty("")
+
+
 class CategoryTile(ButtonBehavior, BoxLayout):
     """One business category on the 取号 screen (styled in queue.kv)."""
 
     code = StringProperty("")
     name = StringProperty("")
-    waiting = NumericProperty(-1)  # -1: unknown (hall server unreachable)
+    waiting = NumericProperty(-2)  # -1: unknown (hall server unreachable), -2: loading
     wait_min = NumericProperty(-1)  # -1: unknown
     is_open = BooleanProperty(True)
     full = BooleanProperty(False)
     area = StringProperty("")
+    suggested = BooleanProperty(False)  # the category of the guide item the resident came from
     screen = ObjectProperty(None, allownone=True)
 
     @property
@@ -100,12 +147,17 @@ class QueueScreen(KioskScreen):
     purpose = StringProperty("")  # what the card page is for: green | checkin
     #: the ticket on screen (personal-data free but the masked holder)
     ticket = DictProperty()
+    qr_png = ObjectProperty(b"")  # the ticket's follow QR (PNG)
     printed = BooleanProperty(False)
     #: the message page: {"kind", "details"...}; texts are built per language in message_text
     message = DictProperty()
     #: the card prompt for the readers that work (msgids)
     card_prompt = StringProperty("请将身份证放在感应区")
     card_alternatives = StringProperty("")
+    wide = BooleanProperty(True)  # landscape window (set in queue.kv)
+    #: a business category asked for by another flow (办事指南 "取号"), by code or name
+    preselected = StringProperty("")
+    suggestion = StringProperty("")  # the name of the matching tile, if any
 
     def __init__(self, **kwargs: Any) -> None:
         self._generation = 0  # bumped when the visit ends: late answers are dropped
@@ -121,6 +173,25 @@ class QueueScreen(KioskScreen):
             self._subscribed = True
             self.controller.machine.subscribe(self._on_session_event)
 
+    def on_kv_post(self, *_: Any) -> None:
+        self._placeholder_tiles()
+
+    def _placeholder_tiles(self) -> None:
+        """The configured categories as tiles before the first figures arrive: built at
+        start-up (and warmed up with the screen), so the first visit only updates them."""
+        if self.controller is None or self.categories:
+            return
+        from kiosk.queue.factory import queue_settings
+
+        try:
+            settings = queue_settings(self.controller.kiosk.config)
+        except Exception:  # a placeholder only: the real tiles come from the service
+            log.exception("queue settings unreadable")
+            return
+        self._show_tiles([{"code": c.code, "name": c.name, "waiting": -2, "wait": -1,
+                           "open": True, "full": False, "area": ""}
+                          for c in settings.categories])
+
     def _on_session_event(self, event: Any) -> None:
         from kiosk.session import IdentityChanged
 
@@ -134,11 +205,10 @@ class QueueScreen(KioskScreen):
         return (controller is not None and controller.machine.flow == FLOW_ID
                 and controller.manager.current == self.name)
 
-    def _tr(self, msgid: str) -> str:
-        from kivy.app import App
-
-        app = App.get_running_app()
-        return app.tr(msgid, app.lang) if app is not None else msgid
+    def _now(self) -> datetime:
+        """Now in the site's time zone (the queue's times are the site's)."""
+        config = self.controller.kiosk.config if self.controller else None
+        return datetime.now(config.terminal.tzinfo) if config else datetime.now().astimezone()
 
     def _run(self, fn: Any, *args: Any, on_done: Any, on_error: Any) -> None:
         """``fn(*args)`` on a worker; the callbacks only if this visit is still on."""
@@ -184,23 +254,33 @@ class QueueScreen(KioskScreen):
         self.holder = ""
         self.purpose = ""
         self.ticket = {}
+        self.qr_png = b""
         self.printed = False
         self.message = {}
         self._retry = None
         self._last_tap = None
+        self.loading = False
+        self.preselected = ""
+        self._suggest()
 
     def clear_personal(self) -> None:
         self._reset()
 
     # -- the tiles -----------------------------------------------------------------------------
-    def load_categories(self) -> None:
+    def load_categories(self, quiet: bool = False) -> None:
+        """Fetch the figures on a worker; ``quiet`` (the periodic refresh): a failure keeps
+        the tiles as they are instead of covering them with a message."""
         self.loading = True
         self._run(self.controller.kiosk.queue.categories, on_done=self._categories_loaded,
-                  on_error=self._categories_failed)
+                  on_error=self._refresh_failed if quiet else self._categories_failed)
 
     def _refresh(self, _dt: float) -> None:
         if self.page == "choose" and not (self.loading or self.busy) and self._visiting():
-            self.load_categories()
+            self.load_categories(quiet=True)
+
+    def _refresh_failed(self, exc: BaseException) -> None:
+        self.loading = False
+        log.info("queue figures not refreshed: %s", type(exc).__name__)
 
     def _categories_loaded(self, statuses: list[Any]) -> None:
         self.loading = False
@@ -218,19 +298,44 @@ class QueueScreen(KioskScreen):
 
     def populate(self, statuses: list[Any]) -> None:
         self.offline = any(not s.online for s in statuses)
-        self.categories = [{
+        self._show_tiles([{
             "code": s.code, "name": s.name,
             "waiting": -1 if s.waiting is None else int(s.waiting),
             "wait": -1 if s.estimated_wait_min is None else int(s.estimated_wait_min),
             "open": bool(s.open), "full": s.capacity_left == 0, "area": s.area,
-        } for s in statuses]
+        } for s in statuses])
+
+    def _show_tiles(self, items: list[dict]) -> None:
+        """Update the tiles in place (same categories) or build them anew."""
         grid = self.ids.tiles
-        grid.clear_widgets()
-        for item in self.categories:
-            grid.add_widget(CategoryTile(code=item["code"], name=item["name"],
-                                         waiting=item["waiting"], wait_min=item["wait"],
-                                         is_open=item["open"], full=item["full"],
-                                         area=item["area"], screen=self))
+        tiles = list(reversed(grid.children))
+        if [t.code for t in tiles] != [i["code"] for i in items]:
+            grid.clear_widgets()
+            tiles = [CategoryTile(screen=self) for _ in items]
+            for tile in tiles:
+                grid.add_widget(tile)
+        for tile, item in zip(tiles, items, strict=True):
+            tile.code, tile.name, tile.area = item["code"], item["name"], item["area"]
+            tile.waiting, tile.wait_min = item["waiting"], item["wait"]
+            tile.is_open, tile.full = item["open"], item["full"]
+        self.categories = items
+        self._suggest()
+
+    def preselect_category(self, category: str) -> None:
+        """Another flow (the guide's "取号" for an item) names the item's business category:
+        its tile is marked, if this hall has it (by code or name); the resident still taps."""
+        self.preselected = (category or "").strip()
+        self._suggest()
+
+    def _suggest(self) -> None:
+        wanted = self.preselected
+        name = ""
+        tiles = list(self.ids.tiles.children) if self.ids else []
+        for tile in tiles:
+            tile.suggested = bool(wanted) and wanted in (tile.code, tile.name)
+            if tile.suggested:
+                name = tile.name
+        self.suggestion = name
 
     def choose(self, code: str) -> None:
         """A category tile: take a number (green channel priority when it is on)."""
@@ -247,10 +352,29 @@ class QueueScreen(KioskScreen):
         self._run(self._issue, code, priority, holder, request_id,
                   on_done=self._ticket_ready, on_error=self._ticket_refused)
 
-    def _issue(self, code: str, priority: Any, holder: str, request_id: str) -> Any:
-        return self.controller.kiosk.queue.issue_ticket(code, priority=priority,
-                                                        holder_name=holder,
-                                                        request_id=request_id)
+    def _issue(self, code: str, priority: Any, holder: str, request_id: str) -> Issued:
+        """Worker: take the number, then make its QR and printed ticket."""
+        ticket = self.controller.kiosk.queue.issue_ticket(code, priority=priority,
+                                                          holder_name=holder,
+                                                          request_id=request_id)
+        return self._prepared(ticket)
+
+    def _prepared(self, ticket: Any) -> Issued:
+        """Worker: the follow URL, its QR and the document to print, for ``ticket``."""
+        from kiosk.core import paper_width_mm
+        from kiosk.printing import queue_ticket
+        from kiosk.queue import ticket_slip
+
+        config = self.controller.kiosk.config
+        url = follow_url(config, ticket)
+        try:
+            png = qr_png(url)
+        except Exception:  # the ticket counts, not its QR
+            log.exception("follow QR not made")
+            png = b""
+        document = queue_ticket(ticket_slip(ticket, config.terminal.site, url),
+                                paper_width_mm=paper_width_mm(config))
+        return Issued(ticket, url, png, document)
 
     def _retry_issue(self) -> None:
         """"重试" after the hall server did not answer: the same request id, so a ticket the
@@ -346,8 +470,10 @@ class QueueScreen(KioskScreen):
         self._run(self._do_check_in, identity.id_number, request_id,
                   on_done=self._ticket_ready, on_error=self._checkin_refused)
 
-    def _do_check_in(self, id_number: str, request_id: str) -> Any:
-        return self.controller.kiosk.queue.check_in(id_number=id_number, request_id=request_id)
+    def _do_check_in(self, id_number: str, request_id: str) -> Issued:
+        ticket = self.controller.kiosk.queue.check_in(id_number=id_number,
+                                                      request_id=request_id)
+        return self._prepared(ticket)
 
     def _checkin_refused(self, exc: BaseException) -> None:
         self.busy = False
@@ -355,38 +481,27 @@ class QueueScreen(KioskScreen):
         self._show_error(exc, retry=self.start_checkin)
 
     # -- the ticket --------------------------------------------------------------------------
-    def _ticket_ready(self, ticket: Any) -> None:
+    def _ticket_ready(self, issued: Issued) -> None:
         self.busy = False
         self._last_tap = None
-        self.show_ticket(ticket)
-        controller = self.controller
-        controller.machine.session.handling_number = ticket.number
-        self._print(ticket)
+        self.show_ticket(issued.ticket, issued.url, issued.qr)
+        self.controller.machine.session.handling_number = issued.ticket.number
+        # the QR to the phone is on the ticket page itself (the print dialog would encode its
+        # own on the UI thread): on a refusal the resident keeps the number and the QR
+        self.controller.print_document(issued.document, on_printed=self._mark_printed)
 
-    def show_ticket(self, ticket: Any) -> None:
-        url = follow_url(self.controller.kiosk.config, ticket) if self.controller else ""
+    def show_ticket(self, ticket: Any, url: str = "", qr: bytes = b"") -> None:
         self.ticket = {
-            "number": ticket.number, "category": ticket.category_name,
+            "id": ticket.id, "number": ticket.number, "category": ticket.category_name,
             "priority": ticket.priority.word, "area": ticket.area,
-            "windows": "、".join(ticket.windows),
+            "windows": list(ticket.windows),
             "ahead": -1 if ticket.people_ahead is None else int(ticket.people_ahead),
             "wait": -1 if ticket.estimated_wait_min is None else int(ticket.estimated_wait_min),
             "holder": ticket.holder, "offline": bool(ticket.offline), "url": url,
         }
+        self.qr_png = qr
         self.printed = False
         self.page = "ticket"
-
-    def _print(self, ticket: Any) -> None:
-        from kiosk.core import paper_width_mm
-        from kiosk.printing import queue_ticket
-        from kiosk.queue import ticket_slip
-
-        controller = self.controller
-        config = controller.kiosk.config
-        url = self.ticket.get("url", "")
-        document = queue_ticket(ticket_slip(ticket, config.terminal.site, url),
-                                paper_width_mm=paper_width_mm(config))
-        controller.print_document(document, phone_url=url, on_printed=self._mark_printed)
 
     def _mark_printed(self) -> None:
         self.printed = True
@@ -434,7 +549,7 @@ class QueueScreen(KioskScreen):
                       **details: Any) -> None:
         self._retry = retry
         self.message = {"kind": kind, "offer": offer, "retry": retry is not None,
-                        "now": datetime.now().astimezone(), **details}
+                        "now": self._now(), **details}
         self.page = "message"
 
     def retry(self) -> None:
@@ -484,7 +599,7 @@ class QueueScreen(KioskScreen):
     def message_text(self, message: dict, lang: str) -> str:
         tr = self._translator(lang)
         kind = message.get("kind", "")
-        now = message.get("now") or datetime.now().astimezone()
+        now = message.get("now") or self._now()
         if kind == "closed":
             nxt = message.get("next_open")
             return (tr("下次取号时间：{when}").format(when=when_text(nxt, now, tr)) if nxt
@@ -509,13 +624,35 @@ class QueueScreen(KioskScreen):
 
     # -- texts for the kv ------------------------------------------------------------------------
     @staticmethod
+    def field(values: dict, key: str, default: Any = "") -> Any:
+        """``values[key]`` for the kv (it re-evaluates when ``values`` is replaced)."""
+        return values.get(key, default)
+
+    @staticmethod
     def _translator(lang: str) -> Any:
         from kiosk.i18n import translate
 
         return lambda msgid: translate(msgid, lang) if msgid else ""
 
+    def notice_text(self, busy: bool, loading: bool, green: bool, holder: str, offline: bool,
+                    suggestion: str, lang: str) -> str:
+        tr = self._translator(lang)
+        if busy:
+            return tr("正在办理，请稍候…")
+        if loading:
+            return tr("正在读取排队信息…")
+        if green:
+            return tr("绿色通道已开启：{name}，请选择业务类别，将优先叫号").format(name=holder)
+        if offline:
+            return tr("排队系统连接中断，号码由本机发放，等候人数暂不可知")
+        if suggestion:
+            return tr("您要办理的事项请取“{category}”号").format(category=tr(suggestion))
+        return tr("点击业务类别即可取号，号票将自动打印")
+
     def waiting_text(self, waiting: int, lang: str) -> str:
         tr = self._translator(lang)
+        if waiting == -2:
+            return ""  # loading
         if waiting < 0:
             return tr("等候人数暂不可知")
         return tr("等候 {count} 人").format(count=waiting)
@@ -547,7 +684,8 @@ class QueueScreen(KioskScreen):
             return tr("请在大厅等候，留意叫号屏")
         text = tr("请到{area}等候叫号").format(area=tr(ticket["area"]))
         if ticket.get("windows"):
-            text += tr("（{windows}）").format(windows=ticket["windows"])
+            names = [tr(name) for name in ticket["windows"]]
+            text += tr("（{windows}）").format(windows=tr("、").join(names))
         return text
 
     def ticket_ahead(self, ticket: dict, lang: str) -> str:

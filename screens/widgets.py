@@ -168,21 +168,41 @@ class ProofChoice(ButtonBehavior, BoxLayout):
 
 
 class QrImage(Image):
-    """A QR code drawn from ``data`` (segno → PNG in memory; nothing is written to disk)."""
+    """A QR code drawn from ``data``: segno makes the PNG on a worker thread (it costs tens of
+    milliseconds), the texture is made on the UI thread; nothing is written to disk."""
 
     data = StringProperty("")
 
     def on_data(self, *_: object) -> None:
-        if not self.data:
-            self.texture = None
+        data = self.data
+        self.texture = None
+        if not data:
+            return
+        from kivy.app import App
+
+        app = App.get_running_app()
+        handoff = getattr(getattr(app, "kiosk", None), "handoff", None)
+        if handoff is None:  # no app (tools): draw here
+            self._show(data, _qr_png(data))
+            return
+        handoff.run_in_worker(_qr_png, data, on_done=lambda png: self._show(data, png))
+
+    def _show(self, data: str, png: bytes) -> None:
+        if data != self.data:  # a newer code was asked for meanwhile
             return
         import io
 
-        import segno
         from kivy.core.image import Image as CoreImage
 
-        buffer = io.BytesIO()
-        segno.make(self.data, error="m").save(buffer, kind="png", scale=8, border=2)
-        buffer.seek(0)
-        self.texture = CoreImage(buffer, ext="png").texture
+        self.texture = CoreImage(io.BytesIO(png), ext="png").texture
         self.texture.mag_filter = "nearest"
+
+
+def _qr_png(data: str) -> bytes:
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
