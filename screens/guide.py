@@ -11,8 +11,10 @@ typed is still forgotten when the session ends.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -22,7 +24,6 @@ from kivy.properties import (
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.utils import escape_markup
 
 from screens.base import KioskScreen
 from screens.flow_screens import FlowScreenSpec
@@ -32,6 +33,10 @@ from screens.widgets import KButton
 RESULT_LIMIT = 8
 #: the 热门事项 page
 POPULAR_LIMIT = 20
+#: list rows made per frame (a row costs a few ms to build)
+BATCH = 8
+#: guide sections put up per frame (their text is what costs)
+SECTION_BATCH = 2
 DETAIL_SCREEN = "guide_detail"
 PAGES = ("search", "events", "departments", "popular")
 
@@ -73,48 +78,76 @@ class GuideKey(KButton):
 
 
 class GuideKeyboard(BoxLayout):
-    """Rows of :class:`GuideKey` for one keyboard mode (built once, at start-up)."""
+    """Rows of :class:`GuideKey` for one keyboard mode.
+
+    Built when the guide opens, one row per frame (a key costs a few ms to build), and
+    dropped when the session ends: every live widget follows elder mode and language, and
+    the keys of a keyboard nobody is using would make that switch slower on every screen.
+    """
 
     unit = NumericProperty(60)  # width of a one-unit key (set in guide.kv from the width)
     gap = NumericProperty(8)
+    key_height = NumericProperty(60)
     mode = StringProperty("pinyin")
     screen = ObjectProperty(None, allownone=True)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.keys: list[GuideKey] = []
         self._rows: list[BoxLayout] = []
+        self._enabled: frozenset[str] | None = None  # None: every key
+        self._event: Any = None
+        super().__init__(**kwargs)
+        self.bind(unit=self._size_rows, gap=self._size_rows, key_height=self._size_rows)
+
+    @property
+    def built(self) -> bool:
+        """Building has started (rows may still be coming)."""
+        return bool(self._rows) or self._event is not None
 
     def build(self, screen: Any) -> None:
-        from kivy.metrics import dp
+        self.screen = screen
+        if not self.built:
+            self._add_row(0)
 
+    def _add_row(self, index: int, *_: Any) -> None:
         from kiosk.catalogue.keyboard import Mode, layout
 
-        self.screen = screen
-        self.gap = dp(8)
-        for row in layout(Mode(self.mode)):
-            box = BoxLayout(size_hint=(None, None), spacing=self.gap,
-                            pos_hint={"center_x": 0.5})
-            for key in row:
-                char = key.kind == "char"
-                button = GuideKey(key_id=key.id, units=key.width, screen=screen, is_char=char,
-                                  kind="secondary" if char else "primary",
-                                  role="title" if char else "body", test_id=f"key_{key.id}")
-                button.text = key.label if key.kind == "char" else ""
-                box.add_widget(button)
-                self.keys.append(button)
-            self._rows.append(box)
-            self.add_widget(box)
-        self.bind(unit=self._size_keys)
-        self._size_keys()
+        self._event = None
+        rows = layout(Mode(self.mode))
+        if index >= len(rows) or self.screen is None:
+            return
+        box = BoxLayout(size_hint=(None, None), spacing=self.gap, pos_hint={"center_x": 0.5})
+        for key in rows[index]:
+            char = key.kind == "char"
+            button = GuideKey(key_id=key.id, units=key.width, screen=self.screen, is_char=char,
+                              kind="secondary" if char else "primary",
+                              role="title" if char else "body", test_id=f"key_{key.id}",
+                              size_hint=(key.width, 1))
+            button.text = key.label if char else ""
+            box.add_widget(button)
+            self.keys.append(button)
+        self._rows.append(box)
+        self.add_widget(box)
+        self._size_rows()
+        self.relabel(self.screen._tr)
+        self.dim(self._enabled)
+        self._event = Clock.schedule_once(partial(self._add_row, index + 1))
 
-    def _size_keys(self, *_: Any) -> None:
+    def clear(self) -> None:
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+        self.clear_widgets()
+        self.keys, self._rows, self._enabled = [], [], None
+
+    def _size_rows(self, *_: Any) -> None:
+        """Keys share their row by their width in units (size_hint_x); the row is as wide as
+        its keys at ``unit`` each, centred in the keyboard."""
         for row in self._rows:
-            width = 0.0
-            for key in row.children:
-                key.width = self.unit * key.units + self.gap * (key.units - 1)
-                width += key.width
-            row.width = width + self.gap * (len(row.children) - 1)
+            units = sum(key.units for key in row.children)
+            row.spacing = self.gap
+            row.width = self.unit * units + self.gap * (len(row.children) - 1)
+            row.height = self.key_height
 
     def relabel(self, tr: Any) -> None:
         """Labels of the function keys in the current language (letters stay letters)."""
@@ -123,12 +156,15 @@ class GuideKeyboard(BoxLayout):
         for key in self.keys:
             if key.key_id in labels:
                 key.text = labels[key.key_id]
+            if key.key_id == "backspace" and key.units < 1.5:
+                key.text = "←"  # a one-unit key (digits): "Delete" would not fit
 
-    def dim(self, enabled: frozenset[str]) -> None:
+    def dim(self, enabled: frozenset[str] | None) -> None:
         """Letters that lead to no result are dimmed (disabled), never hidden."""
+        self._enabled = enabled
         for key in self.keys:
             if key.is_char:
-                key.disabled = key.key_id not in enabled
+                key.disabled = enabled is not None and key.key_id not in enabled
 
 
 class GuideScreen(KioskScreen):
@@ -146,25 +182,19 @@ class GuideScreen(KioskScreen):
     lang = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.view: Any = None
         self.keyboard: Any = None
+        #: list widgets, reused from one list to the next (see _fill)
         self._pools: dict[str, list[Any]] = {"results": [], "items": [], "groups": []}
-        self._built = False
+        self._pending: dict[str, list[Any]] = {}
+        super().__init__(**kwargs)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def on_kv_post(self, *_: Any) -> None:
-        self.ids.pinyin_keys.build(self)
-        self.ids.digit_keys.build(self)
-        self._built = True
-        self.on_lang()
-
     def on_lang(self, *_: Any) -> None:
-        if not self._built or self.controller is None:
+        if self.controller is None or "pinyin_keys" not in self.ids:
             return
-        tr = self._tr
-        self.ids.pinyin_keys.relabel(tr)
-        self.ids.digit_keys.relabel(tr)
+        self.ids.pinyin_keys.relabel(self._tr)
+        self.ids.digit_keys.relabel(self._tr)
 
     def _tr(self, msgid: str) -> str:
         app = self.controller.app
@@ -173,14 +203,15 @@ class GuideScreen(KioskScreen):
     def prepare(self) -> None:
         """The flow opens: pin the active catalogue for this visit and start on the search."""
         catalogue = self.controller.kiosk.catalogue if self.controller else None
-        self.available = bool(catalogue is not None and catalogue.available)
         self.reset()
+        self.available = bool(catalogue is not None and catalogue.available)
         if not self.available:
             return
         from kiosk.catalogue.keyboard import SearchKeyboard
 
         self.view = catalogue.view
         self.keyboard = SearchKeyboard(self.view, limit=RESULT_LIMIT)
+        self.ids.pinyin_keys.build(self)  # the digits keyboard: when first asked for
         self._apply(self.keyboard.refresh())
 
     def reset(self) -> None:
@@ -191,13 +222,20 @@ class GuideScreen(KioskScreen):
         self.mode = "pinyin"
         self.group_key = self.group_title = ""
         self.result_codes = []
-        for name in ("results", "items", "groups"):
-            self._box(name).clear_widgets()
-        self.ids.pinyin_keys.dim(frozenset("abcdefghijklmnopqrstuvwxyz"))
+        self._pending.clear()
+        for name in self._pools:
+            self.ids[name].clear_widgets()
+        self.ids.pinyin_keys.dim(None)
 
     def clear_personal(self) -> None:
-        """Nothing personal is shown, but the next resident must not see this one's search."""
+        """Nothing personal is shown, but the next resident must not see this one's search.
+        The list widgets and keys go too: every live widget follows elder mode and language,
+        and an idle terminal should not pay for the lists of the last visit."""
         self.reset()
+        for pool in self._pools.values():
+            pool.clear()
+        self.ids.pinyin_keys.clear()
+        self.ids.digit_keys.clear()
 
     # -- the on-screen keyboard ----------------------------------------------------------------
     def press(self, key_id: str) -> None:
@@ -211,11 +249,12 @@ class GuideScreen(KioskScreen):
         self.query_display = update.display
         self.mode = update.state.mode.value
         keys = self.ids.pinyin_keys if self.mode == "pinyin" else self.ids.digit_keys
+        keys.build(self)
         keys.dim(update.enabled)
         items = [hit.item for hit in update.results] if update.text else \
             self.view.popular(RESULT_LIMIT)
         self.result_codes = [item.code for item in items]
-        self._fill_items("results", items)
+        self._fill("results", items)
 
     # -- browsing ------------------------------------------------------------------------------
     def show_page(self, page: str) -> None:
@@ -223,15 +262,14 @@ class GuideScreen(KioskScreen):
         if page not in PAGES or self.view is None:
             return
         self.page = page
-        self.group_key = ""
-        self.group_title = ""
+        self.group_key = self.group_title = ""
         if page == "events":
-            self._fill_groups(self.view.life_events())
+            self._fill("groups", self.view.life_events())
         elif page == "departments":
-            self._fill_groups(self.view.departments())
+            self._fill("groups", self.view.departments())
         elif page == "popular":
             self.group_key, self.group_title = "popular", "热门事项"
-            self._fill_items("items", self.view.popular(POPULAR_LIMIT))
+            self._fill("items", self.view.popular(POPULAR_LIMIT))
 
     def open_group(self, key: str) -> None:
         """A life event or department tile: list its items."""
@@ -242,8 +280,7 @@ class GuideScreen(KioskScreen):
         if group is None:
             return
         self.group_key, self.group_title = group.key, group.name
-        self._fill_items("items", list(group.items))
-        self.ids.items_scroll.scroll_y = 1
+        self._fill("items", list(group.items))
 
     def back_to_groups(self) -> None:
         self.group_key = self.group_title = ""
@@ -258,31 +295,61 @@ class GuideScreen(KioskScreen):
         detail.show(item, self.view)
         self.manager.current = DETAIL_SCREEN
 
-    # -- list widgets (pooled: a key press updates rows instead of building new ones) ---------
-    def _box(self, name: str) -> Any:
-        return self.ids[name]
+    # -- list widgets --------------------------------------------------------------------------
+    def _fill(self, name: str, entries: list[Any]) -> None:
+        """Show ``entries`` (items or groups) in the list ``name``.
 
-    def _fill_items(self, name: str, items: list[Any]) -> None:
-        pool = self._pools[name]
-        while len(pool) < len(items):
-            pool.append(GuideItemRow(screen=self))
-        box = self._box(name)
+        Rows are reused; missing ones are made at most :data:`BATCH` per frame (making a row
+        costs a few ms: thirty in one tap would stall the frame), so a long list shows its
+        first screenful at once and grows underneath over the next frames."""
+        box = self.ids[name]
         box.clear_widgets()
-        for row, item in zip(pool, items, strict=False):
-            row.code, row.name, row.meta = item.code, item.name, item_meta(item)
-            box.add_widget(row)
+        self._pending[name] = list(entries)
+        scroll = self.ids.get(f"{name}_scroll")
+        if scroll is not None:
+            scroll.scroll_y = 1
+        self._fill_more(name)
 
-    def _fill_groups(self, groups: list[Any]) -> None:
-        pool = self._pools["groups"]
-        while len(pool) < len(groups):
-            pool.append(GuideGroupTile(screen=self))
-        box = self._box("groups")
-        box.clear_widgets()
-        for tile, group in zip(pool, groups, strict=False):
-            tile.key, tile.name = group.key, group.name
-            tile.description, tile.count = group.description, len(group.items)
-            box.add_widget(tile)
-        self.ids.groups_scroll.scroll_y = 1
+    def _fill_more(self, name: str, *_: Any) -> None:
+        entries = self._pending.get(name)
+        box, pool = self.ids[name], self._pools[name]
+        made = 0
+        while entries:
+            index = len(box.children)
+            if index >= len(pool):
+                if made >= BATCH:
+                    Clock.schedule_once(partial(self._fill_more, name))
+                    return
+                pool.append(self._new_widget(name))
+                made += 1
+            widget, entry = pool[index], entries.pop(0)
+            if name == "groups":
+                widget.key, widget.name = entry.key, entry.name
+                widget.description, widget.count = entry.description, len(entry.items)
+            else:
+                widget.code, widget.name, widget.meta = entry.code, entry.name, item_meta(entry)
+            box.add_widget(widget)
+
+    def _new_widget(self, name: str) -> Any:
+        """A row (or tile) already as wide as it will be: a label renders its text at its
+        width, and a new widget's default 100 px would wrap it into many lines first."""
+        from kivy.metrics import dp
+
+        box = self.ids[name]
+        width = box.width
+        if width <= 100:  # never laid out yet: estimate from the screen
+            width = self.width - 2 * self.controller.app.theme.padding
+            if name == "results" and self.width > self.height:
+                width *= 0.4
+        if name == "groups":
+            cols = box.cols or 1
+            width = (width - box.spacing[0] * (cols - 1)) / cols
+            widget = GuideGroupTile(screen=self, width=width)
+        else:
+            widget = GuideItemRow(screen=self, width=width)
+        for label in widget.children:
+            label.width = width - 2 * dp(16)
+        return widget
 
 
 def item_meta(item: Any) -> str:
@@ -297,31 +364,38 @@ class GuideSection(BoxLayout):
     """A heading and its text on the guide page."""
 
     heading = StringProperty("")
-    body = StringProperty("")  # Kivy markup; data is escaped
+    body = StringProperty("")  # plain text (markup would cost several times more to render)
     test_id = StringProperty("")
 
 
 class GuideDetailScreen(KioskScreen):
     code = StringProperty("")
-    name = StringProperty("")
+    item_name = StringProperty("")  # (``name`` is the Screen's own)
     meta = StringProperty("")
     online_url = StringProperty("")
+    qr_url = StringProperty("")  # the QR's data: set a frame after the page appears
     queue_category = StringProperty("")
     can_queue = BooleanProperty(False)
     sample = BooleanProperty(False)
-    has_guide = BooleanProperty(False)
     printed = ListProperty()  # codes whose checklist was printed in this visit
+    filling = BooleanProperty(False)  # sections are still being added (over a few frames)
     lang = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.item: Any = None
         self.view: Any = None
         self._sections: list[GuideSection] = []
+        self._pending_sections: list[tuple[str, str, str]] = []
+        super().__init__(**kwargs)
 
     def _tr(self, msgid: str) -> str:
         app = self.controller.app
         return app.tr(msgid, app.lang)
+
+    def on_kv_post(self, *_: Any) -> None:
+        # the first QR code of the process loads the image plugins (~60 ms): not in a tap
+        self.ids.qr.data = "https://isd.example.invalid/"
+        self.ids.qr.data = ""
 
     def on_lang(self, *_: Any) -> None:
         if self.item is not None and self.controller is not None:
@@ -329,26 +403,60 @@ class GuideDetailScreen(KioskScreen):
 
     def show(self, item: Any, view: Any) -> None:
         self.item, self.view = item, view
-        self.code, self.name = item.code, item.name
+        self.code, self.item_name = item.code, item.name
         self.meta = " · ".join(p for p in (item.code, item.department) if p)
         self.online_url = item.online_url
+        # the QR (encode, PNG, texture) is drawn in the next frame, not with the page's text
+        self.qr_url = ""
+        Clock.schedule_once(lambda _dt: setattr(self, "qr_url", self.online_url))
         self.queue_category = item.queue_category
         offered = {flow.id for flow in self.controller.kiosk.flows} if self.controller else set()
         self.can_queue = bool(item.queue_category) and "queue" in offered
         self.sample = bool(view.sample_data or (item.guide is not None and item.guide.sample))
-        self.has_guide = item.guide is not None
         self._fill_sections()
         self.ids.scroll.scroll_y = 1
 
     def _fill_sections(self) -> None:
-        sections = guide_sections(self.item, self._tr)
-        while len(self._sections) < len(sections):
-            self._sections.append(GuideSection())
-        box = self.ids.sections
-        box.clear_widgets()
-        for widget, (key, heading, body) in zip(self._sections, sections, strict=False):
+        """Put up the guide's sections, :data:`SECTION_BATCH` per frame: the first ones are
+        on screen at once, the rest (below the fold) follow over the next frames, so a long
+        guide never stalls one frame with all its text."""
+        self._pending_sections = guide_sections(self.item, self._tr)
+        self.ids.sections.clear_widgets()
+        self.filling = True
+        self._fill_more_sections()
+
+    def _fill_more_sections(self, *_: Any) -> None:
+        box, pending = self.ids.sections, self._pending_sections
+        added = 0
+        while pending:
+            if added >= SECTION_BATCH:
+                Clock.schedule_once(self._fill_more_sections)
+                return
+            index = len(box.children)
+            if index >= len(self._sections):
+                self._sections.append(self._new_section())
+            widget = self._sections[index]
+            key, heading, body = pending.pop(0)
             widget.test_id, widget.heading, widget.body = f"section_{key}", heading, body
             box.add_widget(widget)
+            added += 1
+        self.filling = False
+
+    def _new_section(self) -> GuideSection:
+        """A section already as wide as it will be: a label renders its text at its width,
+        and a new widget's default 100 px would wrap a whole guide into hundreds of lines."""
+        from kivy.metrics import dp
+
+        width = self.ids.sections.width
+        if width <= 100:  # never laid out yet: estimate from the screen
+            theme = self.controller.app.theme
+            width = self.width - 2 * theme.padding - dp(16)
+            if self.width > self.height:
+                width -= theme.target * 3 + theme.padding
+        section = GuideSection(width=width)
+        for label in section.children:
+            label.width = width
+        return section
 
     def back(self) -> None:
         """Back to the list the item was picked from (search text and page are kept)."""
@@ -387,14 +495,23 @@ class GuideDetailScreen(KioskScreen):
 
     def clear_personal(self) -> None:
         self.item = self.view = None
-        self.code = self.name = self.meta = self.online_url = self.queue_category = ""
-        self.can_queue = self.sample = self.has_guide = False
+        self.code = self.item_name = self.meta = self.online_url = self.queue_category = ""
+        self.qr_url = ""
+        self.can_queue = self.sample = False
         self.printed = []
+        self._pending_sections = []
+        self.filling = False
         self.ids.sections.clear_widgets()
+        self._sections = []  # live widgets follow elder mode and language: not kept idle
 
 
-def _lines(lines: Any, bullet: str = "• ") -> str:
-    return "\n".join(bullet + escape_markup(line) for line in lines)
+#: a bullet joined to its text, and an indent: Kivy wraps at plain spaces only, so a plain
+#: space would leave the bullet alone on a line before a long Chinese sentence
+BULLET, INDENT = "•\u00a0", "\u3000\u3000"
+
+
+def _lines(lines: Any) -> str:
+    return "\n".join(BULLET + line for line in lines)
 
 
 def _days(days: int, tr: Any) -> str:
@@ -402,7 +519,8 @@ def _days(days: int, tr: Any) -> str:
 
 
 def material_text(material: Any, tr: Any) -> str:
-    """``□ 居民身份证`` and underneath: originals, copies, e-certificate, note (markup)."""
+    """``□ 居民身份证``, then originals and copies (and the note), then whether an electronic
+    licence replaces it."""
     parts = []
     if material.originals:
         parts.append(tr("原件 {n} 份").format(n=material.originals))
@@ -410,14 +528,14 @@ def material_text(material: Any, tr: Any) -> str:
         parts.append(tr("复印件 {n} 份").format(n=material.copies))
     if not parts:
         parts.append(tr("原件（现场核验后退还）"))
-    detail = "，".join(parts)
-    if not material.required:
-        detail = tr("特定情形提供") + " · " + detail
-    lines = [f"□ [b]{escape_markup(material.name)}[/b]", "    " + escape_markup(detail)]
-    if material.e_certificate:
-        lines.append("    ✓ " + escape_markup(tr("可用电子证照代替，无需携带")))
     if material.note:
-        lines.append("    " + escape_markup(material.note))
+        parts.append(material.note)
+    detail = "；".join(parts)
+    if not material.required:
+        detail = tr("特定情形提供") + "：" + detail
+    lines = [f"□\u00a0{material.name}", INDENT + detail]
+    if material.e_certificate:
+        lines.append(INDENT + "✓\u00a0" + tr("可用电子证照代替，无需携带"))
     return "\n".join(lines)
 
 
@@ -431,32 +549,32 @@ def time_limit_text(limit: Any, tr: Any) -> str:
         lines.append(tr("请咨询窗口工作人员"))
     if limit.note:
         lines.append(limit.note)
-    return "\n".join(escape_markup(line) for line in lines)
+    return "\n".join(lines)
 
 
 def where_text(where: Any, tr: Any) -> str:
     if where is None:
-        return escape_markup(tr("请咨询窗口工作人员"))
+        return tr("请咨询窗口工作人员")
     lines = [where.text()]
     if where.hours:
         lines.append(tr("办公时间：{hours}").format(hours=where.hours))
     if where.phone:
         lines.append(tr("咨询电话：{phone}").format(phone=where.phone))
-    return "\n".join(escape_markup(line) for line in lines)
+    return "\n".join(lines)
 
 
 def guide_sections(item: Any, tr: Any) -> list[tuple[str, str, str]]:
-    """(key, heading, body markup) of everything a person needs before going to the window."""
+    """(key, heading, body text) of everything a person needs before going to the window."""
     guide = item.guide
     sections: list[tuple[str, str, str]] = []
     if guide is None:
         sections.append(("summary", tr("办事指南"),
-                         escape_markup(tr("本事项暂无详细办事指南，请咨询窗口工作人员。"))))
+                         tr("本事项暂无详细办事指南，请咨询窗口工作人员。")))
         sections.append(("where", tr("办理地点"), where_text(item.where, tr)))
         if item.basis:
             sections.append(("basis", tr("设定依据"), _lines(item.basis)))
         return sections
-    sections.append(("summary", tr("事项简介"), escape_markup(guide.summary)))
+    sections.append(("summary", tr("事项简介"), guide.summary))
     if guide.conditions:
         sections.append(("conditions", tr("办理条件"), _lines(guide.conditions)))
     if guide.materials:
@@ -464,11 +582,10 @@ def guide_sections(item: Any, tr: Any) -> list[tuple[str, str, str]]:
                          "\n".join(material_text(m, tr) for m in guide.materials)))
     sections.append(("time_limit", tr("办理时限"), time_limit_text(guide.time_limit, tr)))
     fees = tr("不收费") if guide.fees.free and not guide.fees.text else guide.fees.text
-    sections.append(("fees", tr("收费标准"), escape_markup(fees or tr("不收费"))))
+    sections.append(("fees", tr("收费标准"), fees or tr("不收费")))
     sections.append(("where", tr("办理地点"), where_text(item.where, tr)))
     if guide.steps:
-        steps = [f"{n}. [b]{escape_markup(step.name)}[/b]"
-                 + (f"：{escape_markup(step.detail)}" if step.detail else "")
+        steps = [f"{n}. {step.name}" + (f"：{step.detail}" if step.detail else "")
                  for n, step in enumerate(guide.steps, 1)]
         sections.append(("steps", tr("办理流程"), "\n".join(steps)))
     if guide.special:
@@ -476,9 +593,9 @@ def guide_sections(item: Any, tr: Any) -> list[tuple[str, str, str]]:
     if guide.intermediary:
         sections.append(("intermediary", tr("中介服务"), _lines(guide.intermediary)))
     if guide.result:
-        sections.append(("result", tr("办理结果"), escape_markup(guide.result)))
+        sections.append(("result", tr("办理结果"), guide.result))
     if guide.quantity_limit:
-        sections.append(("quantity", tr("数量限制"), escape_markup(guide.quantity_limit)))
+        sections.append(("quantity", tr("数量限制"), guide.quantity_limit))
     if guide.tips:
         sections.append(("tips", tr("温馨提示"), _lines(guide.tips)))
     if item.basis:
