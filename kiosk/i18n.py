@@ -102,7 +102,8 @@ def po_entries(language: str) -> dict[str, str]:
     """Every ``.po`` of ``language`` merged (the main one first; later files add entries)."""
     folder = po_path(language).parent
     entries: dict[str, str] = {}
-    files = [po_path(language)] + sorted(p for p in folder.glob("*.po") if p != po_path(language))
+    main = po_path(language)
+    files = [main, *sorted(p for p in folder.glob("*.po") if p != main)]
     for path in files:
         if path.exists():
             entries.update({k: v for k, v in parse_po(path.read_text("utf-8")).items() if v})

@@ -67,6 +67,14 @@ class IdentifyService:
         log.info("scanned code refused: %s", getattr(refusal, "reason", "?"))
         self._refuse(getattr(refusal, "message_zh", "") or "此码无法识别")
 
+    def clear_refusal(self) -> None:
+        """The resident will show a code again: forget the refusal, and let the same code be
+        read again (it would otherwise be a duplicate within the suppression window)."""
+        self._refuse("")
+        gate = getattr(self.scanner, "gate", None)
+        if gate is not None:
+            gate.duplicates.forget()
+
     def _refuse(self, message: str) -> None:
         self.refusal = message
         for listener in list(self._listeners):

@@ -1,9 +1,10 @@
 """Stand-ins for the hardware on a desk: the in-process fakes or the wire-protocol emulators.
 
-``kiosk run --profile demo`` uses the fakes; ``--emulate idcard,printer`` instead starts the
-SAM reader emulator on a pseudo-terminal and the ESC/POS printer emulator on TCP 127.0.0.1
-and switches those devices to their real drivers (``sam``, ``escpos``) at the emulators'
-addresses, so the whole app runs on the real byte protocols. Either way the simulator panel
+``kiosk run --profile demo`` uses the fakes; ``--emulate idcard,smartcard,printer`` instead
+starts the SAM reader emulator on a pseudo-terminal, the social security card emulator behind
+the real pcscd (through vsmartcard-vpcd: pcscd must be running) and the ESC/POS printer
+emulator on TCP 127.0.0.1, and switches those devices to their real drivers (``sam``,
+``pcsc``, ``escpos``), so the whole app runs on the real protocols. Either way the simulator panel
 (and the scripted demo) act through :class:`Simulation`: place a card, lift it, run out of
 paper, press a key on the rating pad, as the hardware would — from another thread.
 """
@@ -19,7 +20,7 @@ from config.schema import KioskConfig
 
 log = logging.getLogger(__name__)
 
-EMULATABLE = ("idcard", "printer")
+EMULATABLE = ("idcard", "smartcard", "printer")
 
 #: the simulator panel's buttons: (test id, label msgid, Simulation method, arguments)
 ACTIONS: tuple[tuple[str, str, str, tuple[Any, ...]], ...] = (
@@ -51,6 +52,7 @@ class Simulation:
         self._sam: Any = None
         self._sam_server: Any = None
         self._printer_emulator: Any = None
+        self._sscard: Any = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, config: KioskConfig) -> KioskConfig:
@@ -67,6 +69,15 @@ class Simulation:
                 "enabled": True, "type": "sam", "url": self._sam_server.url,
                 "options": {"poll_hz": 5}})
             log.info("ID card reader emulator on %s", self._sam_server.url)
+        if "smartcard" in self.emulate:
+            from drivers.smartcard.emulator import CardScript, SsCardEmulator
+            from drivers.smartcard.samples import SAMPLES
+
+            self._sscard = SsCardEmulator(CardScript(SAMPLES["v2"]))
+            updates["smartcard"] = devices.smartcard.model_copy(update={
+                "enabled": True, "type": "pcsc", "url": "",
+                "options": {"reader": "Virtual PCD", "poll_interval": 0.2}})
+            log.info("social security card emulator on vpcd (127.0.0.1:35963)")
         if "printer" in self.emulate:
             from drivers.printer.emulator import PrinterEmulator
 
@@ -88,6 +99,8 @@ class Simulation:
     def stop(self) -> None:
         if self._sam_server is not None:
             self._sam_server.stop()
+        if self._sscard is not None:
+            self._sscard.remove()
         if self._printer_emulator is not None:
             self._printer_emulator.stop()
 
@@ -115,10 +128,28 @@ class Simulation:
     def insert_ss_card(self, card: Any = None) -> None:
         from drivers.smartcard.samples import SAMPLE_CARD
 
+        if self._sscard is not None:
+            self._in_background("insert a card into vpcd", self._sscard.insert)
+            return
         self._on_device_thread("smartcard", lambda reader: reader.insert(card or SAMPLE_CARD))
 
     def remove_ss_card(self) -> None:
+        if self._sscard is not None:
+            self._in_background("remove the card from vpcd", self._sscard.remove)
+            return
         self._on_device_thread("smartcard", lambda reader: reader.remove())
+
+    @staticmethod
+    def _in_background(what: str, action: Callable[[], Any]) -> None:
+        """Emulators may wait on pcscd: never on the caller's (UI) thread."""
+
+        def run() -> None:
+            try:
+                action()
+            except Exception as exc:
+                log.error("simulation could not %s: %s (is pcscd running?)", what, exc)
+
+        threading.Thread(target=run, name="simulation", daemon=True).start()
 
     def set_paper(self, level: str) -> None:
         """``ok`` | ``near_end`` | ``out``."""

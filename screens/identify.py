@@ -66,8 +66,11 @@ class IdentifyScreen(KioskScreen):
         self.refusal = message
 
     def dismiss_refusal(self) -> None:
-        """"重新出示": back to the prompt; the next code or card is read as before."""
+        """"重新出示": back to the prompt; the next code (even the same one) or card is read."""
         self.refusal = ""
+        identify = self.controller.kiosk.identify if self.controller else None
+        if identify is not None:
+            identify.clear_refusal()
 
     def prepare(self) -> None:
         self.refresh_identity()

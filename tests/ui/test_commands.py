@@ -36,8 +36,8 @@ def test_demo_writes_screenshots_of_every_screen(tmp_path: Path) -> None:
         assert image.size == (1920, 1080)
         assert max(ImageStat.Stat(image).stddev) > 10, f"{shot.name} is blank"
     screens = {step["screen"] for step in log["steps"]}
-    assert {"attract", "home", "identify", "code", "queue", "proof", "rating", "thanks", "maintenance",
-            "out_of_service"} <= screens
+    assert {"attract", "home", "identify", "code", "queue", "proof", "rating", "thanks",
+            "maintenance", "out_of_service"} <= screens
     shown = "\n".join(t for step in log["steps"] for t in step.get("texts", []))
     assert "轻触屏幕开始办理" in shown and "请将身份证放在感应区" in shown
     assert "李明" not in shown and "370102" not in shown.replace("3701**", "")

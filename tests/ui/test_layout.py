@@ -126,7 +126,8 @@ def shots() -> Path:
 
 
 SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",
-           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed", "simulator", "evaluate"]
+           "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed",
+           "simulator", "evaluate"]
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
