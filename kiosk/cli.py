@@ -113,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _startup_errors() -> tuple[type[BaseException], ...]:
+    """Start-up failures that are the site's set-up, not a bug: shown as one plain line."""
+    from drivers.base import DeviceError
+    from kiosk.simulation import SimulationError
+    from kiosk.telemetry.reporter import ReporterError
+
+    return (ReporterError, DeviceError, SimulationError, ValueError, OSError)
+
+
 def _bench(keyword: str) -> int:
     """Benchmarks live beside the tests (tests/bench/bench_*.py); they print their figures."""
     import subprocess
@@ -145,7 +154,14 @@ def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     from kiosk.core import build_kiosk
     from screens.app import KioskApp
 
-    app = KioskApp(build_kiosk(config, emulate=args.emulate))
+    try:
+        kiosk = build_kiosk(config, emulate=args.emulate)
+        if kiosk.reporter is not None:
+            kiosk.reporter.check()
+    except _startup_errors() as exc:
+        print(f"kiosk: cannot start: {exc}", file=sys.stderr)
+        return 2
+    app = KioskApp(kiosk)
     app.run()
     return app.exit_status  # 75 after a remote "restart": the supervisor starts it again
 

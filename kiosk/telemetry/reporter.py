@@ -273,6 +273,12 @@ class Reporter:
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
+    def check(self) -> None:
+        """Raise :class:`ReporterError` now for what :meth:`start` would fail on (missing or
+        unreadable TLS files), so start-up can say so before the UI opens."""
+        if self.mqtt_config.enabled:
+            self._build_client()
+
     # -- paho ----------------------------------------------------------------------------------
     def _build_client(self) -> mqtt.Client:
         cfg = self.mqtt_config

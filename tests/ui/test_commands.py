@@ -78,3 +78,11 @@ def test_self_test_reports_every_device() -> None:
 @pytest.mark.parametrize("command", [["kiosk", "--help"], ["kiosk-provision", "--help"]])
 def test_console_scripts_are_installed(command: list[str]) -> None:
     assert run(*command).returncode == 0
+
+
+def test_missing_certificates_stop_start_up_with_a_plain_message(tmp_path: Path) -> None:
+    result = run("kiosk", "run", "--profile", "hall",
+                 env={"KIOSK_STORAGE__DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "kiosk: cannot start: mqtt.ca_file" in result.stderr
+    assert "Traceback" not in result.stderr
