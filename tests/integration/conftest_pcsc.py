@@ -97,7 +97,9 @@ class PcscService:
         log = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
-                ["pcscd", "--foreground", "--auto-exit"], stdout=log, stderr=subprocess.STDOUT,
+                # no --auto-exit: it quits a minute after its last client, and other test
+                # modules may need it long after the first one finished
+                ["pcscd", "--foreground"], stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         finally:
             log.close()
@@ -154,8 +156,11 @@ def _take_lock() -> IO[str]:
 
 def _acquire(tmp_path_factory: pytest.TempPathFactory) -> PcscService:
     if _Shared.service is not None:
+        service = _Shared.service
+        if service.owned and (service.process is None or service.process.poll() is not None):
+            service.start()  # our pcscd is gone (stopped by a test, or crashed): start it again
         _Shared.users += 1
-        return _Shared.service
+        return service
     lock = _take_lock()
     try:
         if list_readers() is not None:
