@@ -72,3 +72,6 @@ def test_a_scanned_receipt_fills_in_the_number(ui) -> None:
     ui.wait_screen("evaluate")
     ui.kiosk.simulation.scan("a017")
     ui.wait_for(lambda: ui.manager.get_screen("evaluate").number == "A017", what="scan")
+    assert "A017" in ui.texts()
+    ui.tap("key_del")
+    assert ui.manager.get_screen("evaluate").number == "A01"

@@ -189,7 +189,9 @@ def test_card_already_in_at_start_is_read(fake: FakeScard, make_reader) -> None:
     fake.card = CardScript(SAMPLE_CARD)
     device, events = make_reader()
     device.start()
-    events.wait_for(lambda items: any(isinstance(e, SsCardRead) for e in items))
+    items = events.wait_for(lambda items: any(isinstance(e, SsCardRead) for e in items))
+    read = next(e for e in items if isinstance(e, SsCardRead))
+    assert read.data.ss_number == SAMPLE_CARD.ss_number
 
 
 def test_unreadable_card_reports_failure(fake: FakeScard, make_reader) -> None:
@@ -236,8 +238,9 @@ def test_service_down_then_up(fake: FakeScard, make_reader) -> None:
     fake._update(service=True)
     events.wait_for(has_state(DeviceState.READY), timeout=10)
     fake._update(service=False)
-    events.wait_for(lambda items: isinstance(items[-1], DeviceStateChanged)
-                    and items[-1].state is DeviceState.UNAVAILABLE, timeout=10)
+    items = events.wait_for(lambda items: isinstance(items[-1], DeviceStateChanged)
+                            and items[-1].state is DeviceState.UNAVAILABLE, timeout=10)
+    assert device.health().state is DeviceState.UNAVAILABLE and "pcscd" in items[-1].reason
 
 
 def test_stop_joins_the_thread(fake: FakeScard, make_reader) -> None:
