@@ -21,21 +21,18 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
     PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from config import checks, pin
 from config.fleet import FleetSettings
 from config.ratings import RatingSettings
 from kiosk.catalogue.settings import CatalogueSettings
 from kiosk.codes.settings import CodesConfig
+from kiosk.config_parts import Section, config_field, config_problem
 from kiosk.queue.settings import QueueSettings
 
 ServiceId = Literal["queue", "guide", "code", "proof", "progress", "rating", "help"]
@@ -51,37 +48,7 @@ DEFAULT_TIPS = [
 ]
 
 
-def config_problem(message: str, *, value: Any = None, allowed: str = "", key: str = "",
-                   subkey: str = "", related: tuple[str, ...] = ()) -> PydanticCustomError:
-    """An error for validators that carries what :mod:`config.errors` needs to explain it.
-
-    ``key`` replaces the error location (dotted, absolute), ``subkey`` is appended to it (for
-    a model validator blaming one field), ``related`` names other keys whose source may be the
-    one to blame (cross-section checks).
-    """
-    ctx = {"message": message, "value": value, "allowed": allowed, "key": key,
-           "subkey": subkey, "related": ",".join(related)}
-    return PydanticCustomError("kiosk_config", "{message}", ctx)
-
-
-def _field(default: Any = ..., description: str = "", *, allowed: str | None = None,
-           default_doc: str | None = None, **kwargs: Any) -> Any:
-    extra: dict[str, Any] = {}
-    if allowed:
-        extra["allowed"] = allowed
-    if default_doc:
-        extra["default_doc"] = default_doc
-    factory = kwargs.pop("default_factory", None)
-    if factory is not None:
-        return Field(default_factory=factory, description=description,
-                     json_schema_extra=extra or None, **kwargs)
-    return Field(default, description=description, json_schema_extra=extra or None, **kwargs)
-
-
-class Section(BaseModel):
-    """Base of every config section: frozen, unknown keys refused, defaults validated."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+_field = config_field
 
 
 # -- terminal ------------------------------------------------------------------------------------

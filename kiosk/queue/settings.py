@@ -9,77 +9,33 @@ file can serve the hall server and every kiosk of the hall.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import field_validator, model_validator
 
+from kiosk.config_parts import (  # shared with config/ (which mounts QueueSettings)
+    DAYS_WORDS,
+    Section,
+    config_field,
+    config_problem,
+    parse_days,
+    parse_hhmm,
+)
 from kiosk.queue.models import MAX_NUMBER
 
-# Nothing from ``config`` is imported here, so that config/schema.py can mount QueueSettings
-# without an import cycle. The helpers below follow config.checks and config.schema exactly.
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAYS_WORDS = ('"daily", day names mon tue wed thu fri sat sun, ranges such as "mon-fri", '
-              'or a comma-separated list such as "sat,sun" or "mon-fri,sun"')
 TIME_WORDS = '"HH:MM" from 00:00 to 23:59 (end may also be 24:00)'
-_TIME_RE = re.compile(r"^(\d{2}):(\d{2})$")
-
-
-def parse_days(text: str) -> frozenset[int]:
-    """``"mon-fri"`` → {0..4}; ``"sat,sun"`` → {5, 6}; ``"daily"`` → all; ranges may wrap."""
-    spec = text.strip().lower()
-    if spec == "daily":
-        return frozenset(range(7))
-    days: set[int] = set()
-    for part in spec.split(","):
-        first, sep, last = part.strip().partition("-")
-        if first not in DAY_NAMES or (sep and last not in DAY_NAMES):
-            raise ValueError(f"cannot read days {text!r}")
-        start = DAY_NAMES.index(first)
-        span = ((DAY_NAMES.index(last) if sep else start) - start) % 7
-        days.update((start + i) % 7 for i in range(span + 1))
-    return frozenset(days)
-
-
-def parse_hhmm(text: str, allow_24: bool = False) -> int:
-    """``"09:30"`` → 570 minutes after midnight; ``"24:00"`` → 1440 when ``allow_24``."""
-    match = _TIME_RE.match(text.strip())
-    if match:
-        hours, minutes = int(match.group(1)), int(match.group(2))
-        if hours < 24 and minutes < 60:
-            return hours * 60 + minutes
-        if allow_24 and hours == 24 and minutes == 0:
-            return 24 * 60
-    raise ValueError(f"cannot read time {text!r}")
-
-
-def config_problem(message: str, *, value: Any = None, allowed: str = "", key: str = "",
-                   subkey: str = "", related: tuple[str, ...] = ()) -> PydanticCustomError:
-    """The same error shape as ``config.schema.config_problem`` (read by config.errors)."""
-    ctx = {"message": message, "value": value, "allowed": allowed, "key": key,
-           "subkey": subkey, "related": ",".join(related)}
-    return PydanticCustomError("kiosk_config", "{message}", ctx)
-
-
-class Section(BaseModel):
-    """Like ``config.schema.Section``: frozen, unknown keys refused, defaults validated."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 def _f(default: Any = ..., description: str = "", *, allowed: str | None = None,
        **kwargs: Any) -> Any:
-    extra = {"allowed": allowed} if allowed else None
-    return Field(default, description=description, json_schema_extra=extra, **kwargs)
+    return config_field(default, description, allowed=allowed, **kwargs)
 
 
 def _fl(factory: Any, description: str, *, allowed: str | None = None,
         default_doc: str | None = None) -> Any:
-    extra = {key: value for key, value in (("allowed", allowed), ("default_doc", default_doc))
-             if value} or None
-    return Field(default_factory=factory, description=description, json_schema_extra=extra)
+    return config_field(description=description, allowed=allowed, default_doc=default_doc,
+                        default_factory=factory)
 
 
 class CategorySettings(Section):

@@ -243,22 +243,12 @@ def test_settings_import_nothing_from_config_so_they_can_be_mounted() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("days", ["daily", "mon-fri", "sat,sun", "fri-mon", "mon-fri,sun", "tue"])
-def test_local_parsers_agree_with_config_checks(days: str) -> None:
-    from config import checks
-    from config.schema import config_problem as schema_problem
+def test_queue_settings_share_the_config_building_blocks() -> None:
+    from config import checks, schema
     from kiosk.queue import settings as qs
 
-    assert qs.parse_days(days) == checks.parse_days(days)
-    for text in ("00:00", "09:30", "23:59"):
-        assert qs.parse_hhmm(text) == checks.parse_hhmm(text)
-    assert qs.parse_hhmm("24:00", allow_24=True) == checks.parse_hhmm("24:00", allow_24=True)
-    for bad in ("9:30", "24:00", "12:60"):
-        with pytest.raises(ValueError):
-            qs.parse_hhmm(bad)
-    mine = qs.config_problem("m", value=1, allowed="a", subkey="s", related=("x", "y"))
-    theirs = schema_problem("m", value=1, allowed="a", subkey="s", related=("x", "y"))
-    assert (mine.type, mine.context) == (theirs.type, theirs.context)
+    assert qs.parse_days is checks.parse_days and qs.parse_hhmm is checks.parse_hhmm
+    assert qs.config_problem is schema.config_problem and qs.Section is schema.Section
 
 
 def test_mounted_section_renders_in_the_config_docs() -> None:
