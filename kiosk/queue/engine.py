@@ -167,6 +167,15 @@ class QueueEngine:
                                 allowed=sorted(self._windows))
         return str(window)
 
+    def _already_done(self, conn: sqlite3.Connection, request_id: str | None,
+                      now_ts: float) -> Ticket | None:
+        """The ticket a request with this id already produced (a client's retry)."""
+        if not request_id:
+            return None
+        row = conn.execute("SELECT * FROM tickets WHERE request_id = ?",
+                           (request_id,)).fetchone()
+        return self._ticket(conn, row, now_ts) if row is not None else None
+
     @staticmethod
     def _request_id(value: str | None) -> str | None:
         if value is None or value == "":
@@ -291,11 +300,9 @@ class QueueEngine:
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
         with self._write() as conn:
-            if request_id:
-                row = conn.execute("SELECT * FROM tickets WHERE request_id = ?",
-                                   (request_id,)).fetchone()
-                if row is not None:
-                    return self._ticket(conn, row, now_ts)
+            done = self._already_done(conn, request_id, now_ts)
+            if done is not None:
+                return done
             self._check_hours(now)
             day = now.date().isoformat()
             number = self._take_number(conn, cat, day, now)
@@ -530,11 +537,9 @@ class QueueEngine:
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
         with self._write() as conn:
-            if request_id:
-                row = conn.execute("SELECT * FROM tickets WHERE request_id = ?",
-                                   (request_id,)).fetchone()
-                if row is not None:
-                    return self._ticket(conn, row, now_ts)
+            done = self._already_done(conn, request_id, now_ts)
+            if done is not None:
+                return done
             appt = self._find_appointment(conn, id_number, code, now)
             if appt is None:
                 raise AppointmentNotFound("没有查到您的预约，您可以取普通号", offer_ticket=True)
