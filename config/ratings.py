@@ -9,7 +9,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kiosk.ratings import BAD_REASONS
+from kiosk.ratings.levels import BAD_REASONS
 
 
 def x25519_public_key_bytes(text: str) -> bytes:

@@ -14,17 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from config.schema import KioskConfig
-from kiosk.devices import DeviceManager
-from kiosk.flows import FlowSpec, enabled_flows
-from kiosk.health import HealthMonitor
-from kiosk.identify import IdentifyService
+from kiosk.devices.health import HealthMonitor
+from kiosk.devices.manager import DeviceManager
+from kiosk.devices.simulation import Simulation
+from kiosk.identity.identify import IdentifyService
 from kiosk.mainthread import MainThreadHandoff
-from kiosk.printing_service import PrintService
-from kiosk.proofs import EmbeddedProofProvider, ProofProvider
-from kiosk.rating_service import FirstRatings, RatingService
-from kiosk.remote import RemoteCommands
-from kiosk.session import IdlePolicy, PhaseChanged, SessionEnded, SessionEvent, SessionMachine
-from kiosk.simulation import Simulation
+from kiosk.printing.proofs import EmbeddedProofProvider, ProofProvider
+from kiosk.printing.service import PrintService
+from kiosk.ratings.service import FirstRatings, RatingService
+from kiosk.session.flows import FlowSpec, enabled_flows
+from kiosk.session.machine import (
+    IdlePolicy,
+    PhaseChanged,
+    SessionEnded,
+    SessionEvent,
+    SessionMachine,
+)
+from kiosk.telemetry.remote import RemoteCommands
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +92,7 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
                 clock: Callable[[], float] = time.monotonic,
                 emulate: frozenset[str] = frozenset()) -> Kiosk:
     """Everything the terminal needs, from its config. ``emulate`` names devices to run on
-    their wire-protocol emulators (see :mod:`kiosk.simulation`); the simulator exists when
+    their wire-protocol emulators (see :mod:`kiosk.devices.simulation`); the simulator exists when
     ``ui.simulator`` is on or something is emulated."""
     simulation = Simulation(emulate) if (emulate or config.ui.simulator) else None
     if simulation is not None:

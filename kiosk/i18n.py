@@ -135,14 +135,14 @@ def used_msgids(root: Path = ROOT) -> set[str]:
             if path.suffix in (".py", ".kv"):
                 found.update(m.group(2) for m in _TR_CALL.finditer(path.read_text("utf-8")))
     from config.schema import DEFAULT_TIPS
-    from kiosk.flows import FLOWS
-    from kiosk.health import KIND_LABELS, STATE_LABELS
-    from kiosk.proofs import PROOF_TYPES
-    from kiosk.simulation import ACTIONS
+    from kiosk.devices.health import KIND_LABELS, STATE_LABELS
+    from kiosk.devices.simulation import ACTIONS
+    from kiosk.printing.proofs import PROOF_TYPES
+    from kiosk.session.flows import FLOWS
 
     found.update(label for _, label, _, _ in ACTIONS)
     found.update(IDENTIFY_PROMPTS)
-    from kiosk.ratings import BAD_REASONS, LABELS
+    from kiosk.ratings.levels import BAD_REASONS, LABELS
 
     for proof in PROOF_TYPES:
         found.update((proof.title, proof.description))

@@ -14,7 +14,7 @@ caller must show and report it: nothing is ever dropped silently.
 
 The payloads stored here contain no personal data in clear: the real-name part of a rating
 is sealed for the evaluation system before it reaches the outbox
-(:mod:`kiosk.rating_records`).
+(:mod:`kiosk.ratings.records`).
 
 Thread-safe: one connection guarded by a lock (writers are the UI thread and the telemetry
 thread; SQLite serialises them anyway).

@@ -185,7 +185,7 @@ def _self_test(args: argparse.Namespace) -> int:
     from config.errors import ConfigError
     from config.loader import load_config
     from drivers.base import DeviceState
-    from kiosk.devices import DeviceManager
+    from kiosk.devices.manager import DeviceManager
     from kiosk.mainthread import MainThreadHandoff
 
     try:

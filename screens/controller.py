@@ -1,8 +1,8 @@
 """The UI controller: the one object ``.kv`` files call, and the one that follows the session.
 
 ``.kv`` handlers call exactly one controller method per action (``controller.open_flow("code")``);
-the controller asks the plain-Python :class:`~kiosk.session.SessionMachine` to change phase and
-switches screens when the machine says the phase changed. Runs on the UI thread only.
+the controller asks the plain-Python :class:`~kiosk.session.machine.SessionMachine` to change
+phase and switches screens when the machine says the phase changed. Runs on the UI thread only.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from drivers.idcard.interface import IdCardRead
 from drivers.ratingpad.interface import RatingKeyPressed
 from drivers.scanner.interface import CodeScanned
 from drivers.smartcard.interface import SsCardInserted, SsCardRead
-from kiosk.flows import FLOW_BY_ID
-from kiosk.ratings import Level, RatingRecord
-from kiosk.session import (
+from kiosk.ratings.levels import Level, RatingRecord
+from kiosk.session.flows import FLOW_BY_ID
+from kiosk.session.machine import (
     IdentityChanged,
     IdleCountdown,
     IdlePromptDismissed,
@@ -110,7 +110,7 @@ class UiController:
         """Record the rating; returns "" or, when it cannot be recorded, the message to show
         (a bad rating without a reason, a full outbox). Nothing is half-recorded."""
         from kiosk.outbox import OutboxFull
-        from kiosk.rating_records import RatingError
+        from kiosk.ratings.records import RatingError
 
         chosen = Level(level)
         if chosen.is_bad and not reasons:
@@ -281,7 +281,7 @@ class UiController:
         self.machine.exit_maintenance()
 
     def device_health(self) -> list[dict[str, str]]:
-        from kiosk.health import KIND_LABELS, STATE_LABELS
+        from kiosk.devices.health import KIND_LABELS, STATE_LABELS
 
         rows = []
         for kind, item in self.kiosk.devices.health().items():

@@ -193,7 +193,7 @@ class QueueScreen(KioskScreen):
                           for c in settings.categories])
 
     def _on_session_event(self, event: Any) -> None:
-        from kiosk.session import IdentityChanged
+        from kiosk.session.machine import IdentityChanged
 
         if (isinstance(event, IdentityChanged) and event.identified and self.page == "card"
                 and self._visiting()):

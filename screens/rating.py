@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 
-from kiosk.ratings import BAD_REASONS, LABELS, Level
+from kiosk.ratings.levels import BAD_REASONS, LABELS, Level
 from screens.base import KioskScreen
 from screens.widgets import KButton
 

@@ -22,7 +22,7 @@ class OutOfServiceScreen(KioskScreen):
     def reason_text(self, kinds: list[str], lang: str) -> str:
         from kivy.app import App
 
-        from kiosk.health import KIND_LABELS
+        from kiosk.devices.health import KIND_LABELS
 
         app = App.get_running_app()
         names = [app.tr(KIND_LABELS.get(kind, kind), lang) for kind in kinds]

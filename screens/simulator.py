@@ -1,6 +1,6 @@
 """The device simulator panel of demo terminals: what the hardware would do, on a tap.
 
-Shown only when the kiosk has a :class:`kiosk.simulation.Simulation` and ``ui.simulator`` is
+Shown only when the kiosk has a :class:`kiosk.devices.simulation.Simulation` and ``ui.simulator`` is
 on. Each action runs the way real hardware events arrive (from another thread), through the
 fakes or the wire-protocol emulators, so the app cannot tell the difference.
 """
@@ -13,7 +13,7 @@ from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
-from kiosk.simulation import ACTIONS
+from kiosk.devices.simulation import ACTIONS
 from screens.dialogs import _Dialog
 
 

@@ -1,6 +1,6 @@
 """``kiosk catalogue …``: search and inspect the catalogue, build and sign bundles, serve them.
 
-The lead wires it into kiosk/cli.py::
+The lead wires it into kiosk/cli/main.py::
 
     from kiosk.catalogue.cli import add_cli as add_catalogue_cli
     add_catalogue_cli(sub, _config_args)              # in build_parser()
@@ -62,7 +62,7 @@ def add_cli(subparsers: Any,
 
     def command(name: str, help_text: str, *, config: bool = True) -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=help_text)
-        # every command takes --profile/--config so that kiosk/cli.py can load the config the
+        # every command takes --profile/--config so that kiosk/cli/main.py can load the config the
         # same way for all; the tool commands do not use it (catalogue_needs_config = False)
         if add_config_args is not None:
             add_config_args(child)

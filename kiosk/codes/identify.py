@@ -6,8 +6,8 @@ event (from ``DeviceManager.subscribe``), ``arm()`` / ``disarm()`` follow the id
 While armed it holds the camera (so the camera is open only while a flow waits for a code),
 passes each :class:`CodeScanned` through the :class:`ScanGate`, verifies it on a worker thread
 (``run_in_worker``, e.g. ``MainThreadHandoff.run_in_worker``) and calls back on the UI thread
-with an :class:`~kiosk.identity.Identity` or a :class:`CodeRefusal`. A result that arrives after
-the step was left, or after a newer scan, is dropped.
+with an :class:`~kiosk.identity.person.Identity` or a :class:`CodeRefusal`. A result that
+arrives after the step was left, or after a newer scan, is dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kiosk.codes.platform import CodePlatform
 from kiosk.codes.refusals import RefusalReason
 from kiosk.codes.resolve import CodeIdentity, CodeRefusal, resolve_scan
 from kiosk.codes.tokens import TokenKind
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,8 @@ class Person:
 
     @classmethod
     def from_identity(cls, identity: Any) -> Person:
-        """From a :class:`kiosk.identity.Identity` read from an ID or social security card."""
+        """From a :class:`kiosk.identity.person.Identity` read from an ID or social security
+        card."""
         return cls(id_number=identity.id_number, name=identity.name)
 
     @property

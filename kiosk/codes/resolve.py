@@ -16,7 +16,7 @@ from kiosk.codes.classify import DEFAULT_CLASSIFIER, Classifier, CodeClass
 from kiosk.codes.platform import CodePlatform, Enterprise
 from kiosk.codes.refusals import MESSAGES_ZH, CodeRefused, RefusalReason
 from kiosk.codes.tokens import TokenKind
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ def event(terminal: str, name: str, data: Mapping[str, Any] | None = None, *,
 
 
 def rating(record: Any) -> dict[str, Any]:
-    """From a :class:`kiosk.rating_records.FullRatingRecord`."""
+    """From a :class:`kiosk.ratings.records.FullRatingRecord`."""
     return envelope("rating", record.terminal, record.values(),
                     ts=int(record.at.timestamp() * 1000), record_id=record.id)
 

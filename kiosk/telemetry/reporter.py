@@ -37,7 +37,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.outbox import Outbox, OutboxFull
-from kiosk.rating_records import FullRatingRecord, RatingRecordBuilder, RatingSettings
+from kiosk.ratings.records import FullRatingRecord, RatingRecordBuilder, RatingSettings
 from kiosk.telemetry import payloads
 from kiosk.telemetry.commands import (
     Command,
@@ -543,9 +543,9 @@ __all__ = ["CommandResult", "Reporter", "ReporterError", "ReporterRatingRecorder
 
 
 class ReporterRatingRecorder:
-    """Adapter to the session's ``kiosk.ratings.RatingRecorder`` protocol: the composition
+    """Adapter to the session's ``kiosk.ratings.levels.RatingRecorder`` protocol: the composition
     root can pass this where ``MemoryRatingRecorder`` is used today. Raises
-    :class:`kiosk.rating_records.RatingError` for a record that breaks the rules and
+    :class:`kiosk.ratings.records.RatingError` for a record that breaks the rules and
     :class:`kiosk.outbox.OutboxFull` when it cannot be stored."""
 
     def __init__(self, reporter: Reporter) -> None:

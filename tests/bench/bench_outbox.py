@@ -30,7 +30,7 @@ from nacl.public import PrivateKey
 
 from fleet.lab import FleetLab
 from kiosk.outbox import Outbox
-from kiosk.rating_records import RatingRecordBuilder, RatingSettings, RealNamePart
+from kiosk.ratings.records import RatingRecordBuilder, RatingSettings, RealNamePart
 from kiosk.telemetry import payloads
 from kiosk.telemetry.reporter import Reporter
 from kiosk.telemetry.topics import Topics

@@ -170,7 +170,7 @@ def _measure(pilot, count: int) -> dict:
 
 
 def child(url: str, folder: str, count: int) -> dict:
-    from kiosk.xvfb import virtual_display
+    from kiosk.cli.xvfb import virtual_display
 
     with virtual_display(1920, 1080):
         from screens.bootstrap import prepare_kivy

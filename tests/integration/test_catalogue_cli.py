@@ -110,7 +110,7 @@ def test_build_reports_bad_sources(tmp_path: Path) -> None:
 def test_add_cli_on_the_kiosk_parser_uses_the_site_config(tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
-    """How kiosk/cli.py wires it: the site profile decides what search offers."""
+    """How kiosk/cli/main.py wires it: the site profile decides what search offers."""
     parser = argparse.ArgumentParser(prog="kiosk")
     sub = parser.add_subparsers(dest="command", required=True)
     seen: list[str] = []

@@ -15,10 +15,10 @@ from drivers.idcard.samples import RESIDENT
 from fleet.commands import signed_command
 from fleet.lab import FleetLab
 from kiosk.core import build_kiosk
-from kiosk.identity import Identity
-from kiosk.rating_records import open_real_name
-from kiosk.ratings import Level, RatingRecord
-from kiosk.session import Phase
+from kiosk.identity.person import Identity
+from kiosk.ratings.levels import Level, RatingRecord
+from kiosk.ratings.records import open_real_name
+from kiosk.session.machine import Phase
 
 
 def drain_until(kiosk, predicate, timeout_s: float = 15.0) -> bool:

@@ -131,7 +131,7 @@ def test_openapi_command() -> None:
 
 
 def test_add_cli_fits_the_kiosk_parser() -> None:
-    """What the lead wires into kiosk/cli.py: `kiosk queue ...` with --profile/--config."""
+    """What the lead wires into kiosk/cli/main.py: `kiosk queue ...` with --profile/--config."""
     parser = argparse.ArgumentParser(prog="kiosk")
     sub = parser.add_subparsers(dest="command", required=True)
     add_cli(sub)

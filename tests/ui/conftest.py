@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.demo import FastForwardClock
+from kiosk.cli.demo import FastForwardClock
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
-    from kiosk.xvfb import virtual_display
+    from kiosk.cli.xvfb import virtual_display
 
     with virtual_display(1920, 1920) as name:
         yield name
@@ -52,7 +52,7 @@ def pilot(display: str, clock: FastForwardClock):
 @pytest.fixture
 def ui(pilot, clock: FastForwardClock):
     """The shared pilot, back on the attract screen with defaults, for one test."""
-    from kiosk.session import Phase
+    from kiosk.session.machine import Phase
     from screens.pilot import PilotError
 
     machine = pilot.kiosk.machine

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from kiosk.rating_records import add_working_days
+from kiosk.ratings.records import add_working_days
 
 
 def type_number(ui, number: str) -> None:

@@ -15,8 +15,8 @@ from kivy.uix.layout import Layout
 from kivy.uix.modalview import ModalView
 from kivy.uix.scrollview import ScrollView
 
-from kiosk.flows import FLOW_BY_ID
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
+from kiosk.session.flows import FLOW_BY_ID
 
 SIZES = [(1920, 1080), (1080, 1920), (1280, 800), (800, 1280)]
 MODES = [(False, "zh_CN"), (True, "zh_CN"), (True, "en"), (False, "en")]
@@ -44,7 +44,7 @@ def show(ui, name: str) -> None:
     elif name == "maintenance":
         manager.get_screen("maintenance").prepare()
     elif name == "proof":
-        from kiosk.proofs import PROOF_TYPES
+        from kiosk.printing.proofs import PROOF_TYPES
 
         manager.get_screen("proof").populate(list(PROOF_TYPES), "欧阳**", printer_ok=False)
         manager.get_screen("proof").printed = ["rights_record"]

@@ -514,7 +514,7 @@ def test_touch_targets_are_at_least_60dp(ui) -> None:
 def test_age_from_the_card_or_the_id_number() -> None:
     from datetime import date
 
-    from kiosk.identity import Identity
+    from kiosk.identity.person import Identity
     from screens.queue import age_on
 
     today = date(2026, 3, 18)

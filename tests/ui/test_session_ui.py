@@ -9,7 +9,7 @@ import pytest
 
 from drivers.idcard.samples import RESIDENT
 from drivers.printer.interface import PaperLevel, PrinterStatus
-from kiosk.session import Phase
+from kiosk.session.machine import Phase
 from screens.pilot import PilotError
 
 MAX_UI_WORK_MS = 100.0

@@ -18,7 +18,7 @@ from kiosk.codes.platform import IssuedCode, IssueRefused, Person
 from kiosk.codes.refusals import MESSAGES_EN, MESSAGES_ZH
 from kiosk.codes.settings import CodesConfig, build_code_platform
 from kiosk.codes.tokens import Role, TokenKind, public_key_b64, write_private_key
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
 
 
 class Clock:

@@ -14,12 +14,12 @@ from drivers.idcard.samples import RESIDENT
 from drivers.printer.interface import PaperLevel, PrinterStatus
 from drivers.privacy import mask_id_number, mask_name, mask_phone, scrub
 from drivers.registry import BackendError, load_backend
+from kiosk.cli.logging_setup import PersonalDataFilter
 from kiosk.core import build_kiosk
-from kiosk.health import HealthMonitor
-from kiosk.logging_setup import PersonalDataFilter
+from kiosk.devices.health import HealthMonitor
 from kiosk.mainthread import MainThreadHandoff
-from kiosk.ratings import Level, MemoryRatingRecorder, RatingRecord
-from kiosk.session import Phase
+from kiosk.ratings.levels import Level, MemoryRatingRecorder, RatingRecord
+from kiosk.session.machine import Phase
 
 
 def drain_until(handoff: MainThreadHandoff, predicate, timeout_s: float = 3.0) -> None:
@@ -256,7 +256,7 @@ def test_a_social_security_card_taken_out_before_continue_ends_its_identity(kios
 def test_supplementary_window_follows_working_days(tmp_path) -> None:
     from datetime import datetime, timedelta
 
-    from kiosk.rating_service import FirstRatings
+    from kiosk.ratings.service import FirstRatings
 
     kiosk = build_kiosk(load_config("demo", env={}))
     kiosk.ratings.first_ratings = FirstRatings(tmp_path / "first.db")

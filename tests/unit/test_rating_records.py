@@ -10,7 +10,9 @@ import pytest
 from nacl.public import PrivateKey
 
 from config.schema import KioskConfig
-from kiosk.rating_records import (
+from kiosk.ratings.levels import Level
+from kiosk.ratings.levels import RatingRecord as BasicRecord
+from kiosk.ratings.records import (
     CHANNEL_SELF_SERVICE,
     RatingError,
     RatingRecordBuilder,
@@ -22,8 +24,6 @@ from kiosk.rating_records import (
     to_gbt39046,
     to_provincial,
 )
-from kiosk.ratings import Level
-from kiosk.ratings import RatingRecord as BasicRecord
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2025, 6, 3, 10, 30, 5, tzinfo=TZ)  # a Tuesday

@@ -6,9 +6,9 @@ import logging
 import threading
 
 from kiosk.mainthread import MainThreadHandoff
-from kiosk.remote import RemoteCommands
-from kiosk.session import Phase, SessionMachine
+from kiosk.session.machine import Phase, SessionMachine
 from kiosk.telemetry.commands import Command
+from kiosk.telemetry.remote import RemoteCommands
 
 
 def command(name: str, **args) -> Command:

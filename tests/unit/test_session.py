@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kiosk.identity import Identity
-from kiosk.session import (
+from kiosk.identity.person import Identity
+from kiosk.session.machine import (
     IdentityChanged,
     IdleCountdown,
     IdlePolicy,

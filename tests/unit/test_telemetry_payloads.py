@@ -17,7 +17,7 @@ from config.schema import KioskConfig
 from drivers.base import DeviceHealth, DeviceState
 from fleet.commands import signed_command
 from fleet.schemas import KINDS, PayloadInvalid, errors, validate
-from kiosk.rating_records import RatingRecordBuilder, RatingSettings, RealNamePart
+from kiosk.ratings.records import RatingRecordBuilder, RatingSettings, RealNamePart
 from kiosk.telemetry import payloads
 from kiosk.telemetry.health import HealthCollector, SystemProbe
 from kiosk.telemetry.topics import TopicError, Topics, fleet_subscriptions, parse

@@ -9,9 +9,9 @@ import pytest
 
 from config.schema import KioskConfig
 from kiosk.outbox import OutboxFull
-from kiosk.rating_records import RatingError
-from kiosk.ratings import Level
-from kiosk.ratings import RatingRecord as BasicRecord
+from kiosk.ratings.levels import Level
+from kiosk.ratings.levels import RatingRecord as BasicRecord
+from kiosk.ratings.records import RatingError
 from kiosk.telemetry.reporter import Reporter, ReporterRatingRecorder
 from kiosk.telemetry.settings import FleetSettings
 

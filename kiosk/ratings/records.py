@@ -1,6 +1,6 @@
 """好差评 rating records: building, checking, code mappings and the sealed real-name part.
 
-One internal level enum (:class:`kiosk.ratings.Level`) is mapped here to every target:
+One internal level enum (:class:`kiosk.ratings.levels.Level`) is mapped here to every target:
 
 * GB/T 39046-2020 table 9 (满意度代码 1 = 非常满意 … 5 = 非常不满意, 评价时间 YYYYMMDDThhmmss);
 * the provincial interface (``satisfaction`` 1 = 非常不满意 … 5 = 非常满意, ``pf`` = 5 for a
@@ -33,8 +33,8 @@ from nacl.public import PublicKey, SealedBox
 
 from config.ratings import RatingSettings
 from drivers.privacy import scrub
-from kiosk import ratings as basic
-from kiosk.ratings import LABELS, Level
+from kiosk.ratings import levels as basic
+from kiosk.ratings.levels import LABELS, Level
 
 #: provincial interface ``pf`` of a self-service terminal (PROTOCOLS §3)
 CHANNEL_SELF_SERVICE = 5
@@ -314,7 +314,7 @@ class RatingRecordBuilder:
             source="timeout" if level is None else source)  # type: ignore[arg-type]
 
     def from_basic(self, record: basic.RatingRecord, **kwargs: Any) -> FullRatingRecord:
-        """From the session's :class:`kiosk.ratings.RatingRecord` (item, level, reasons)."""
+        """From the session's :class:`kiosk.ratings.levels.RatingRecord` (item, level, reasons)."""
         return self.build(item_code=record.item, level=record.level, reasons=record.reasons,
                           record_id=record.id,
                           at=datetime.fromtimestamp(record.at, self.tz), **kwargs)

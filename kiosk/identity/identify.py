@@ -7,7 +7,7 @@ poll later with the card still in place, so the event means "this presentation i
 identity lives until the session ends (idle, exit, completion) and is wiped then. A social
 security card taken out of its PC/SC reader while the identify step is still open (before
 "继续") takes its identity with it: PC/SC reports real removal.
-Runs on the UI thread (events arrive through :class:`kiosk.devices.DeviceManager`).
+Runs on the UI thread (events arrive through :class:`kiosk.devices.manager.DeviceManager`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 from drivers.base import DeviceEvent
 from drivers.idcard.interface import IdCardRead, IdCardRemoved
 from drivers.smartcard.interface import SsCardRead, SsCardRemoved
-from kiosk.identity import Identity
-from kiosk.session import SessionMachine
+from kiosk.identity.person import Identity
+from kiosk.session.machine import SessionMachine
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
 from kiosk.printing import Proof
 
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.identity import Identity
+from kiosk.identity.person import Identity
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """Who the resident is, for the length of one session.
 
 An :class:`Identity` is built from an ID card, a social security card or a scanned resident
-code. It lives only inside :class:`kiosk.session.Session`; :meth:`Identity.wipe` overwrites what
-can be overwritten (the photo bytes) and drops the rest when the session ends. Its ``repr`` and
-``str`` are masked so that an accidental log line leaks nothing.
+code. It lives only inside :class:`kiosk.session.machine.Session`; :meth:`Identity.wipe`
+overwrites what can be overwritten (the photo bytes) and drops the rest when the session
+ends. Its ``repr`` and ``str`` are masked so that an accidental log line leaks nothing.
 """
 
 from __future__ import annotations

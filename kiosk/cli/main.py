@@ -22,7 +22,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _kinds(text: str) -> frozenset[str]:
-    from kiosk.simulation import EMULATABLE
+    from kiosk.devices.simulation import EMULATABLE
 
     kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
     unknown = kinds - set(EMULATABLE)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(config, args)
     if args.command == "demo":
-        from kiosk.demo import run_demo
+        from kiosk.cli.demo import run_demo
 
         log = run_demo(config, args.out, size=args.size, headless=args.headless,
                        emulate=args.emulate)
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def _startup_errors() -> tuple[type[BaseException], ...]:
     """Start-up failures that are the site's set-up, not a bug: shown as one plain line."""
     from drivers.base import DeviceError
-    from kiosk.simulation import SimulationError
+    from kiosk.devices.simulation import SimulationError
     from kiosk.telemetry.reporter import ReporterError
 
     return (ReporterError, DeviceError, SimulationError, ValueError, OSError)
@@ -141,7 +141,7 @@ def _bench(keyword: str) -> int:
 
 
 def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from kiosk.logging_setup import setup_logging
+    from kiosk.cli.logging_setup import setup_logging
 
     storage = config.storage
     setup_logging(storage.log_level, Path(storage.log_dir).expanduser())

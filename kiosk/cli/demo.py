@@ -35,7 +35,7 @@ class FastForwardClock:
 
 def run_demo(config: KioskConfig, out: Path, size: tuple[int, int] = (1920, 1080),
              headless: bool = True, emulate: frozenset[str] = frozenset()) -> dict[str, Any]:
-    from kiosk.xvfb import virtual_display
+    from kiosk.cli.xvfb import virtual_display
 
     out.mkdir(parents=True, exist_ok=True)
     width, height = size

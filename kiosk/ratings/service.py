@@ -17,9 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.identity import Identity
-from kiosk.rating_records import RealNamePart, supplementary_allowed, supplementary_deadline
-from kiosk.ratings import RatingRecord
+from kiosk.identity.person import Identity
+from kiosk.ratings.levels import RatingRecord
+from kiosk.ratings.records import RealNamePart, supplementary_allowed, supplementary_deadline
 
 log = logging.getLogger(__name__)
 
