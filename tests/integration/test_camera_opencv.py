@@ -79,6 +79,7 @@ def test_video_file_every_image_kind_is_reported_once(kinds_video, camera_factor
     # played at its own 30 fps, like a camera: the decoder keeps up and sees every frame
     camera, got = camera_factory(kinds_video, loop=False, realtime=True, hold_s=30.0)
     assert camera.state is DeviceState.READY and not camera.capturing
+    assert camera.health().detail["detector"] == "zxing"  # the default: zxing-cpp
     camera.acquire()
     payloads = collect(got, len(IMAGE_KINDS))
     assert got.no_code(0.5)
