@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, groupby
 
 from pypinyin.core import Pinyin
 
@@ -45,6 +45,7 @@ from kiosk.catalogue.pinyin import tokens
 INITIALS_DEPTH = 3  # token-initial n-grams indexed: 1, 2 and 3 in a row
 MAX_HEADS = 64  # cut initials checked on each candidate before the syllable matcher runs
 MAX_PATHS = 4096  # ways to cut a query followed before falling back to its first initials
+COMMON_FLOOR = 200  # n-grams in fewer texts than this are always counted (fuzzy candidates)
 PLAN_DEPTH = 6  # initials of a cut whose 3-letter windows must all be in a candidate
 MAX_SPELLING = 12  # longest whole token tried as one piece of a Latin query
 CHINESE_FUZZY_RATIO = 75  # the search's rapidfuzz thresholds (see search.py)
@@ -165,7 +166,7 @@ class Postings:
         grams = _ngrams(query, 2)
         need = _min_shared(len(query), 2, CHINESE_FUZZY_RATIO)
         return _counted([self._bigrams[g] for g in grams if g in self._bigrams], need, exclude,
-                        len(query), 2)
+                        len(query), 2, self.size)
 
     # -- Latin: pinyin pieces and trigrams -----------------------------------------------------
     def plan(self, query: str, *, whole_only: bool = False, pieces: int = 0) -> PinyinPlan:
@@ -249,7 +250,7 @@ class Postings:
         ratio of :data:`LATIN_FUZZY_RATIO` to be reachable, most shared first."""
         need = _min_shared(len(pinyin), 3, LATIN_FUZZY_RATIO)
         lists = [self._trigrams[g] for g in _ngrams(pinyin, 3) if g in self._trigrams]
-        return _counted(lists, need, exclude, len(pinyin), 3)
+        return _counted(lists, need, exclude, len(pinyin), 3, self.size)
 
 
 def _intersect(lists: list[frozenset[int]]) -> frozenset[int]:
@@ -274,21 +275,26 @@ class Shared:
     text_ids: tuple[int, ...]
 
 
-def _counted(lists: Sequence[Iterable[int]], need: int, exclude: Iterable[int],
-             length: int, n: int) -> list[Shared]:
+def _counted(lists: Sequence[Collection[int]], need: int, exclude: Iterable[int],
+             length: int, n: int, size: int) -> list[Shared]:
     """Ids found in at least ``need`` of ``lists`` (leaving out ``exclude``), grouped by how
-    many, most first."""
+    many, most first. n-grams held by more than a tenth of the ``size`` texts are not counted
+    (they tell little and cost most): every id is assumed to share them."""
     if len(lists) < need:
         return []
-    counts = Counter(chain.from_iterable(lists))
+    common = max(COMMON_FLOOR, size // 10)
+    rare = [ids for ids in lists if len(ids) <= common]
+    if not rare:
+        rare = list(lists)
+    assumed = len(lists) - len(rare)
+    counts = Counter(chain.from_iterable(rare))
     skip = set(exclude)
-    groups: dict[int, list[int]] = {}
-    for text_id, count in counts.items():
-        if count >= need and text_id not in skip:
-            groups.setdefault(count, []).append(text_id)
+    floor = max(1, need - assumed)
+    found = sorted(((count, text_id) for text_id, count in counts.items()
+                    if count >= floor and text_id not in skip), reverse=True)
     result = []
-    for count in sorted(groups, reverse=True):
-        edits = math.ceil(max(0, len(lists) - count) / n)
-        result.append(Shared(count, 100.0 * max(0, length - edits) / length,
-                             tuple(sorted(groups[count]))))
+    for count, group in groupby(found, key=lambda pair: pair[0]):
+        edits = math.ceil(max(0, len(lists) - count - assumed) / n)
+        result.append(Shared(count + assumed, 100.0 * max(0, length - edits) / length,
+                             tuple(text_id for _, text_id in group)))
     return result

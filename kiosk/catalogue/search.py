@@ -31,7 +31,6 @@ takes well under a millisecond per hundred items (``tests/bench/bench_catalogue.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import time
@@ -109,6 +108,7 @@ class _Query:
     heads: frozenset[str] | None = None
 
 
+Boost = tuple[float, frozenset[int], frozenset[int]]  # (0..1, items, their texts)
 Matcher = Callable[["_Query", "_Text"], tuple[float, str] | None]
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
 
@@ -190,6 +190,7 @@ class _Found:
         self.top: list[tuple[tuple[float, int, str], int]] = []
         self.matched: set[int] = set()
         self.boost: dict[int, float] = {}
+        self.text_boosts: dict[int, float] = {}
         self.boosted: frozenset[int] = frozenset()  # texts held by a boosted item
 
     def set(self, index: int, quality: float, match: str, text: str) -> None:
@@ -214,8 +215,14 @@ class _Found:
         top.sort()
         del top[self.limit:]
 
-    def set_boost(self, boost: dict[int, float], texts: frozenset[int]) -> None:
-        self.boost, self.boosted = boost, texts
+    def set_boost(self, boosts: list[Boost]) -> None:
+        """Item → boost and text → its items' best boost (× the weight), the best term
+        winning where terms overlap; and the boosted texts."""
+        boosts = sorted(boosts, key=lambda boost: boost[0])
+        for value, holders, texts in boosts:  # higher values overwrite lower ones
+            self.boost.update(dict.fromkeys(holders, value))
+            self.text_boosts.update(dict.fromkeys(texts, HOT_TERM_WEIGHT * value))
+        self.boosted = frozenset().union(*(texts for _, _, texts in boosts))
 
     def offer(self, text: _Text, quality: float, match: str) -> None:
         best = self.best
@@ -250,10 +257,7 @@ class _Found:
         return ceiling - _EPSILON <= score and self.index.tie_keys[text_id] > tie
 
     def text_boost(self, text_id: int) -> float:
-        if not self.boost:
-            return 0.0
-        return HOT_TERM_WEIGHT * max(self.boost.get(holder[0], 0.0)
-                                     for holder in self.index.texts[text_id].holders)
+        return self.text_boosts.get(text_id, 0.0)
 
     def _try(self, text_ids: Iterable[int], match: Matcher, query: _Query) -> None:
         texts = self.index.texts
@@ -346,6 +350,8 @@ class _Found:
 
     def hits(self) -> list[Hit]:
         items = self.index.items
+        if self.limit:  # :attr:`top` holds them already, in order
+            return [self._hit(index) for _, index in self.top]
         ranked = []
         for index, (quality, _, match, text) in self.best.items():
             if quality < MIN_QUALITY:
@@ -353,9 +359,13 @@ class _Found:
             item = items[index]
             ranked.append((-self.score(index, quality), len(item.name), item.code, index,
                            quality, match, text))
-        top = heapq.nsmallest(self.limit, ranked) if self.limit else sorted(ranked)
         return [Hit(item=items[index], score=-negative, quality=quality, match=match,
-                    text=text) for negative, _, _, index, quality, match, text in top]
+                    text=text) for negative, _, _, index, quality, match, text in sorted(ranked)]
+
+    def _hit(self, index: int) -> Hit:
+        quality, _, match, text = self.best[index]
+        return Hit(item=self.index.items[index], score=self.score(index, quality),
+                   quality=quality, match=match, text=text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -617,7 +627,7 @@ class SearchIndex:
         prepared = self._prepare(query)
         if prepared is None:
             return []
-        found.set_boost(*self._hot_term_boost(prepared.norm, prepared.cjk))
+        found.set_boost(self._hot_term_boost(prepared.norm, prepared.cjk))
         match_text = self._chinese if prepared.cjk else self._latin
         if exhaustive:
             everything = range(len(self._texts))
@@ -636,12 +646,10 @@ class SearchIndex:
             found.run_fuzzy(self._fuzzy_candidates(prepared, found.matched), prepared)
         return found.hits()
 
-    def _hot_term_boost(self, query: str,
-                        cjk: bool) -> tuple[dict[int, float], frozenset[int]]:
-        """Item index → 0..1: the weight of the hot term the query spells (or begins); and
-        the texts of the items so boosted."""
-        boost: dict[int, float] = {}
-        boosted: list[frozenset[int]] = []
+    def _hot_term_boost(self, query: str, cjk: bool) -> list[Boost]:
+        """The hot terms the query spells (or begins): each one's boost (0..1: its weight ×
+        how much of it was typed) with the items holding it and their texts."""
+        boosts = []
         for term, weight, holders, texts in self._terms:
             if cjk:
                 if term.norm in query:
@@ -655,10 +663,8 @@ class SearchIndex:
                 if found is None or found.start != 0:
                     continue
                 strength = found.count / len(term.toks)
-            boosted.append(texts)
-            for index in holders:
-                boost[index] = max(boost.get(index, 0.0), weight * strength)
-        return boost, frozenset().union(*boosted)
+            boosts.append((weight * strength, holders, texts))
+        return boosts
 
     def next_letters(self, query: str) -> frozenset[str]:
         """Letters that, typed after ``query``, still find something (keyboard hints).

@@ -12,7 +12,8 @@ in one of the ways real catalogues repeat themselves:
 
 Names are built from the real names, keywords and synonyms, so the characters, their pinyin
 and the n-grams the index keys on have the statistics of the real catalogue. Popularity is
-low (1-30: a long tail behind the real items' 0-100). A fixed seed makes it repeatable.
+low (1-30: a long tail behind the real items' 0-100); ``source`` names the real item an item
+was derived from (``generated from ZJ-019``). A fixed seed makes it repeatable.
 """
 
 from __future__ import annotations
@@ -22,10 +23,24 @@ import re
 
 from kiosk.catalogue.model import Catalogue, Item
 
-PLACES = ("济南市", "青岛市", "淄博市", "枣庄市", "东营市", "烟台市", "潍坊市", "济宁市", "泰安市",
-          "威海市", "日照市", "临沂市", "德州市", "聊城市", "滨州市", "菏泽市")
-DISTRICTS = ("历下区", "市中区", "槐荫区", "天桥区", "历城区", "长清区", "章丘区", "莱芜区",
-             "黄岛区", "崂山区", "城阳区", "即墨区", "张店区", "临淄区", "兰山区", "德城区")
+PLACES = {  # city -> some of its districts
+    "济南市": ("历下区", "市中区", "槐荫区", "天桥区", "历城区", "长清区", "章丘区", "莱芜区"),
+    "青岛市": ("市南区", "市北区", "黄岛区", "崂山区", "李沧区", "城阳区", "即墨区"),
+    "淄博市": ("张店区", "淄川区", "博山区", "临淄区", "周村区"),
+    "枣庄市": ("市中区", "薛城区", "峄城区", "台儿庄区", "山亭区"),
+    "东营市": ("东营区", "河口区", "垦利区"),
+    "烟台市": ("芝罘区", "福山区", "牟平区", "莱山区", "蓬莱区"),
+    "潍坊市": ("潍城区", "寒亭区", "坊子区", "奎文区"),
+    "济宁市": ("任城区", "兖州区"),
+    "泰安市": ("泰山区", "岱岳区"),
+    "威海市": ("环翠区", "文登区"),
+    "日照市": ("东港区", "岚山区"),
+    "临沂市": ("兰山区", "罗庄区", "河东区"),
+    "德州市": ("德城区", "陵城区"),
+    "聊城市": ("东昌府区", "茌平区"),
+    "滨州市": ("滨城区", "沾化区"),
+    "菏泽市": ("牡丹区", "定陶区"),
+}
 CASES = ("变更", "补办", "注销", "延续", "首次申领", "跨省通办", "参保职工", "参保居民",
          "新生儿", "港澳台居民", "不见面审批", "承诺制")
 ACTIONS = ("申请", "登记", "认定", "审核", "备案", "查询", "打印", "办理", "发放", "年审",
@@ -46,7 +61,8 @@ def _subject(name: str) -> str:
 def _generated(base: Item, other: Item, n: int, rng: random.Random) -> Item:
     way = n % 4
     if way == 0:
-        name = rng.choice(PLACES) + rng.choice(DISTRICTS) + base.name
+        city = rng.choice(sorted(PLACES))
+        name = city + rng.choice(PLACES[city]) + base.name
     elif way == 1:
         name = f"{_BRACKET.sub('', base.name)}（{rng.choice(CASES)}）"
     elif way == 2:
@@ -60,6 +76,7 @@ def _generated(base: Item, other: Item, n: int, rng: random.Random) -> Item:
         keywords += (rng.choice(other.keywords) + rng.choice(("服务", "业务", "事项")),)
     return base.model_copy(update={
         "code": f"GEN-{n:05d}", "name": name[:80], "keywords": keywords,
+        "source": f"generated from {base.code}",
         "popularity": rng.randint(1, 30), "guide": None, "life_events": ()})
 
 
