@@ -77,6 +77,9 @@ class PinyinPlan:
     heads: frozenset[str] | None
 
 
+Path = tuple[str, int, int, str]  # (initials, whole syllables, pieces, last piece's opening)
+
+
 class _TooMany(Exception):
     """More cut initials than are worth checking."""
 
@@ -114,6 +117,7 @@ class Postings:
         bigrams: dict[str, set[int]] = {}
         initials: dict[str, set[int]] = {}
         head_starts: dict[str, set[int]] = {}
+        openings: dict[str, set[int]] = {}
         norm_starts: dict[str, set[int]] = {}
         trigrams: dict[str, set[int]] = {}
         spellings: set[str] = set()
@@ -136,10 +140,15 @@ class Postings:
                 trigrams.setdefault(gram, set()).add(text_id)
             for token in text.toks:
                 spellings.update(s for s in token if s.isascii())
+                for spelling in token:
+                    for n in (2, 3):
+                        if len(spelling) >= n:
+                            openings.setdefault(spelling[:n], set()).add(text_id)
         self._chars = {k: frozenset(v) for k, v in chars.items()}
         self._bigrams = {k: frozenset(v) for k, v in bigrams.items()}
         self._initials = {k: frozenset(v) for k, v in initials.items()}
         self._head_starts = {k: frozenset(v) for k, v in head_starts.items()}
+        self._openings = {k: frozenset(v) for k, v in openings.items()}
         self._norm_starts = {k: frozenset(v) for k, v in norm_starts.items()}
         self._trigrams = {k: tuple(sorted(v)) for k, v in trigrams.items()}
         self.spellings = frozenset(spellings)
@@ -180,39 +189,45 @@ class Postings:
         paths = self._paths(query, whole_only, pieces, PLAN_DEPTH)
         if paths is None:  # too many ways to cut it: the first initials only
             paths = self._paths(query, whole_only, pieces, INITIALS_DEPTH) or frozenset()
-        covering: dict[str, frozenset[int]] = {}
-        for heads, _, _ in paths:
-            if heads not in covering:
-                covering[heads] = _intersect([self._initials.get(heads[i:i + INITIALS_DEPTH],
-                                                                 frozenset())
-                                              for i in range(max(1, len(heads) - 2))])
-        live = {heads: ids for heads, ids in covering.items() if ids}
+        covering: dict[tuple[str, str], frozenset[int]] = {}
+        for heads, _, _, tail in paths:
+            if (heads, tail) not in covering:
+                lists = [self._initials.get(heads[i:i + INITIALS_DEPTH], frozenset())
+                         for i in range(max(1, len(heads) - 2))]
+                if tail:
+                    lists.append(self._openings.get(tail, frozenset()))
+                covering[heads, tail] = _intersect(lists)
+        live = {key: ids for key, ids in covering.items() if ids}
         candidates = frozenset().union(*live.values()) if live else frozenset()
         at_start = frozenset().union(*(
             ids & self._head_starts.get(heads[:INITIALS_DEPTH], frozenset())
-            for heads, ids in live.items())) if live else frozenset()
-        shapes = frozenset((full, count) for heads, full, count in paths if heads in live)
+            for (heads, _), ids in live.items())) if live else frozenset()
+        shapes = frozenset((full, count) for heads, full, count, tail in paths
+                           if (heads, tail) in live)
+        heads = frozenset(heads for heads, _ in live)
         return PinyinPlan(candidates, at_start, shapes,
-                          frozenset(live) if len(live) <= MAX_HEADS else None)
+                          heads if len(heads) <= MAX_HEADS else None)
 
     def _paths(self, query: str, whole_only: bool, pieces: int,
-               depth: int) -> frozenset[tuple[str, int, int]] | None:
-        """(first ``depth`` piece initials, whole syllables, pieces) of every complete cut of
-        ``query``; None when they get more than :data:`MAX_PATHS`."""
+               depth: int) -> frozenset[Path] | None:
+        """(first ``depth`` piece initials, whole syllables, pieces, opening of the last
+        piece) of every complete cut of ``query``; None when there are more than
+        :data:`MAX_PATHS`. The opening is the last piece's first 2-3 letters when it has
+        that many: a covered text has a token spelled so."""
         size = len(query)
-        memo: dict[tuple[int, int], frozenset[tuple[str, int, int]]] = {}
+        memo: dict[tuple[int, int], frozenset[Path]] = {}
 
-        def cut(i: int, left: int) -> frozenset[tuple[str, int, int]]:
+        def cut(i: int, left: int) -> frozenset[Path]:
             # left: pieces still to place when a count is asked for (else -1)
             if i == size:
-                return frozenset({("", 0, 0)}) if left <= 0 else frozenset()
+                return frozenset({("", 0, 0, "")}) if left <= 0 else frozenset()
             if left == 0:
                 return frozenset()
             key = (i, left)
             if key in memo:
                 return memo[key]
             head = query[i]
-            found: set[tuple[str, int, int]] = set()
+            found: set[Path] = set()
             if head in self.heads:
                 ends: set[tuple[int, int]] = set()  # (end, whole)
                 for length in range(1, min(self.longest, size - i) + 1):
@@ -227,8 +242,10 @@ class Postings:
                 for end, whole in ends:
                     if end > size:
                         continue
-                    for heads, full, count in cut(end, left - 1 if left > 0 else -1):
-                        found.add(((head + heads)[:depth], full + whole, count + 1))
+                    last = query[i:i + 3] if end == size and end - i >= 2 else ""
+                    for heads, full, count, tail in cut(end, left - 1 if left > 0 else -1):
+                        found.add(((head + heads)[:depth], full + whole, count + 1,
+                                   tail or last))
                 if len(found) > MAX_PATHS:
                     raise _TooMany
             result = frozenset(found)

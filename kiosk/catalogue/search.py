@@ -389,6 +389,41 @@ def _buckets(texts: Sequence[_Text], weights: Sequence[float], popularity: Seque
                          frozenset(ids)) for length, ids in sorted(groups.items()))
 
 
+def _extensions(query: str, toks: tuple[tuple[str, ...], ...],
+                starts: dict[str, tuple[int, ...]]) -> set[str]:
+    """Every letter that, typed after ``query``, gives a query matching these tokens
+    (:func:`kiosk.catalogue.pinyin.match_syllables`): the next letter of a syllable the last
+    piece has begun, or the first letter of the token after a complete piece."""
+    size, count = len(query), len(toks)
+    letters: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+
+    def walk(i: int, j: int) -> None:  # query[:i] covered tokens up to j (exclusive)
+        if (i, j) in seen:
+            return
+        seen.add((i, j))
+        if i == size:
+            if j < count:
+                letters.update(spelling[0] for spelling in toks[j])
+            return
+        if j == count:
+            return
+        rest = query[i:]
+        for spelling in toks[j]:
+            if len(rest) < len(spelling) and spelling.startswith(rest):
+                letters.add(spelling[len(rest)])
+            if rest.startswith(spelling):
+                walk(i + len(spelling), j + 1)
+            if rest[0] == spelling[0]:
+                for length in (1, 2) if spelling[:2] in ("zh", "ch", "sh") else (1,):
+                    if length < len(spelling) and rest[:length] == spelling[:length]:
+                        walk(i + length, j + 1)
+
+    for start in starts.get(query[0], ()):
+        walk(0, start)
+    return {letter for letter in letters if letter in ALPHABET}
+
+
 class SearchIndex:
     """An immutable index over ``items`` (already filtered to what the terminal offers).
 
@@ -676,14 +711,17 @@ class SearchIndex:
             return frozenset(ALPHABET)
         if not query:  # any letter a token starts with
             return frozenset(ALPHABET).intersection(self.postings.heads)
-        letters = set()
+        letters: set[str] = set()
         for letter in ALPHABET:
-            candidate = query + letter
-            needed = frozenset(candidate)
-            for text_id in self.postings.plan(candidate).candidates:
+            if letter in letters:
+                continue
+            plan = self.postings.plan(query + letter)
+            for text_id in plan.candidates:
                 text = self._texts[text_id]
-                if needed <= text.letters and match_syllables(
-                        candidate, text.toks, text.starts) is not None:
-                    letters.add(letter)
+                if plan.heads is not None and not any(h in text.heads for h in plan.heads):
+                    continue
+                found = _extensions(query, text.toks, text.starts)
+                letters |= found
+                if letter in found:
                     break
         return frozenset(letters)

@@ -8,7 +8,9 @@ in one of the ways real catalogues repeat themselves:
 * the same service in another city or district (``济南市历下区`` + name);
 * a sub-case of it (``…（变更）``, ``…（补办）``, ``…（参保职工）``);
 * another action on its subject (the name's subject + ``注销`` / ``年审`` / ``查询`` …);
-* a new item whose name joins the subject of one real item to the action of another.
+* a new item whose name joins the subject of one real item to the action of another;
+
+the last three half of the time with a city or district in front.
 
 Names are built from the real names, keywords and synonyms, so the characters, their pinyin
 and the n-grams the index keys on have the statistics of the real catalogue. Popularity is
@@ -60,9 +62,10 @@ def _subject(name: str) -> str:
 
 def _generated(base: Item, other: Item, n: int, rng: random.Random) -> Item:
     way = n % 4
+    city = rng.choice(sorted(PLACES))
+    place = city + rng.choice(PLACES[city])
     if way == 0:
-        city = rng.choice(sorted(PLACES))
-        name = city + rng.choice(PLACES[city]) + base.name
+        name = place + base.name
     elif way == 1:
         name = f"{_BRACKET.sub('', base.name)}（{rng.choice(CASES)}）"
     elif way == 2:
@@ -71,6 +74,8 @@ def _generated(base: Item, other: Item, n: int, rng: random.Random) -> Item:
         name = _subject(base.name) + _ACTION_END.search(other.name + "申请").group(1)  # type: ignore[union-attr]
         if rng.random() < 0.5:
             name = _subject(other.name)[:4] + name
+    if way and rng.random() < 0.5:
+        name = (city if rng.random() < 0.5 else place) + name
     keywords = tuple(rng.sample(base.keywords, k=min(len(base.keywords), rng.randint(0, 2))))
     if rng.random() < 0.3 and other.keywords:
         keywords += (rng.choice(other.keywords) + rng.choice(("服务", "业务", "事项")),)
