@@ -32,7 +32,7 @@ allows cannot reach the threshold, up to rapidfuzz's alignment details.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,44 +113,40 @@ class Postings:
 
     def __init__(self, texts: Sequence[Indexed]) -> None:
         self.size = len(texts)
-        chars: dict[str, set[int]] = {}
-        bigrams: dict[str, set[int]] = {}
-        initials: dict[str, set[int]] = {}
-        head_starts: dict[str, set[int]] = {}
-        openings: dict[str, set[int]] = {}
-        norm_starts: dict[str, set[int]] = {}
-        trigrams: dict[str, set[int]] = {}
+        chars: defaultdict[str, list[int]] = defaultdict(list)
+        bigrams: defaultdict[str, list[int]] = defaultdict(list)
+        initials: defaultdict[str, list[int]] = defaultdict(list)
+        head_starts: defaultdict[str, list[int]] = defaultdict(list)
+        openings: defaultdict[str, list[int]] = defaultdict(list)
+        norm_starts: defaultdict[str, list[int]] = defaultdict(list)
+        trigrams: defaultdict[str, list[int]] = defaultdict(list)
         spellings: set[str] = set()
         for text_id, text in enumerate(texts):
-            for char in set(text.norm):
-                chars.setdefault(char, set()).add(text_id)
-            for gram in _ngrams(text.norm, 2):
-                bigrams.setdefault(gram, set()).add(text_id)
-            heads = _initials(text.toks)
-            for n in range(1, INITIALS_DEPTH + 1):
-                if len(heads) >= n:
-                    head_starts.setdefault(heads[:n], set()).add(text_id)
-            for n in (1, 2):
-                if len(text.norm) >= n:
-                    norm_starts.setdefault(text.norm[:n], set()).add(text_id)
-            for n in range(1, INITIALS_DEPTH + 1):
-                for gram in _ngrams(heads, n):
-                    initials.setdefault(gram, set()).add(text_id)
-            for gram in _ngrams(text.full, 3):
-                trigrams.setdefault(gram, set()).add(text_id)
+            norm, heads = text.norm, _initials(text.toks)
+            grams = (
+                (chars, set(norm)),
+                (bigrams, _ngrams(norm, 2)),
+                (head_starts, {heads[:n] for n in range(1, INITIALS_DEPTH + 1)
+                               if len(heads) >= n}),
+                (norm_starts, {norm[:n] for n in (1, 2) if len(norm) >= n}),
+                (initials, set().union(*(_ngrams(heads, n)
+                                         for n in range(1, INITIALS_DEPTH + 1)))),
+                (trigrams, _ngrams(text.full, 3)),
+                (openings, {spelling[:n] for token in text.toks for spelling in token
+                            for n in (2, 3) if len(spelling) >= n}),
+            )
+            for table, keys in grams:
+                for key in keys:
+                    table[key].append(text_id)
             for token in text.toks:
                 spellings.update(s for s in token if s.isascii())
-                for spelling in token:
-                    for n in (2, 3):
-                        if len(spelling) >= n:
-                            openings.setdefault(spelling[:n], set()).add(text_id)
         self._chars = {k: frozenset(v) for k, v in chars.items()}
         self._bigrams = {k: frozenset(v) for k, v in bigrams.items()}
         self._initials = {k: frozenset(v) for k, v in initials.items()}
         self._head_starts = {k: frozenset(v) for k, v in head_starts.items()}
         self._openings = {k: frozenset(v) for k, v in openings.items()}
         self._norm_starts = {k: frozenset(v) for k, v in norm_starts.items()}
-        self._trigrams = {k: tuple(sorted(v)) for k, v in trigrams.items()}
+        self._trigrams = {k: tuple(v) for k, v in trigrams.items()}  # ids ascending
         self.spellings = frozenset(spellings)
         self.prefixes = frozenset(s[:i] for s in spellings for i in range(1, len(s) + 1))
         self.heads = frozenset(s[0] for s in spellings)
