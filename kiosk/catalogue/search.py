@@ -654,7 +654,11 @@ class SearchIndex:
         query = normalise(query)[:MAX_QUERY]
         if not query:
             return []
+        prepared = self._prepare(query)
+        if prepared is None:
+            return []
         found = _Found(self, max(0, limit))
+        found.set_boost(self._hot_term_boost(prepared.norm, prepared.cjk))  # before any score
         code_index = self._codes.get(query)
         if code_index is not None:
             found.set(code_index, 100.0, "code", self.items[code_index].code)
@@ -665,10 +669,6 @@ class SearchIndex:
                     break
                 index = self._codes[code]
                 found.set(index, 85.0, "code", self.items[index].code)
-        prepared = self._prepare(query)
-        if prepared is None:
-            return []
-        found.set_boost(self._hot_term_boost(prepared.norm, prepared.cjk))
         match_text = self._chinese if prepared.cjk else self._latin
         if exhaustive:
             everything = range(len(self._texts))
