@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import numpy as np
@@ -101,6 +102,18 @@ def test_events_are_camera_code_scanned(blink_video, camera_factory) -> None:
     camera.acquire()
     event = got.code(5)
     assert (event.kind, event.source, event.payload) == ("camera", "camera", "A005")
+    camera.release()
+
+
+def test_without_zxing_cpp_the_camera_starts_on_the_fallback_and_says_so(
+        blink_video, camera_factory, monkeypatch, caplog) -> None:
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # a platform without the wheel
+    with caplog.at_level(logging.WARNING, logger="drivers.camera.detect"):
+        camera, got = camera_factory(blink_video, loop=False, realtime=False)
+    assert "pip install zxing-cpp" in caplog.text and "zbar+aruco" in caplog.text
+    assert camera.health().detail["detector"] == "zbar+aruco"
+    camera.acquire()
+    assert got.code(5).payload == "A005"  # slower, still reading
     camera.release()
 
 
