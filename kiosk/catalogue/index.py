@@ -77,7 +77,8 @@ class PinyinPlan:
     heads: frozenset[str] | None
 
 
-Path = tuple[str, int, int, str]  # (initials, whole syllables, pieces, last piece's opening)
+# (initials, whole syllables, pieces, openings of the whole syllables and the last piece)
+Path = tuple[str, int, int, frozenset[str]]
 
 
 class _TooMany(Exception):
@@ -185,38 +186,37 @@ class Postings:
         paths = self._paths(query, whole_only, pieces, PLAN_DEPTH)
         if paths is None:  # too many ways to cut it: the first initials only
             paths = self._paths(query, whole_only, pieces, INITIALS_DEPTH) or frozenset()
-        covering: dict[tuple[str, str], frozenset[int]] = {}
-        for heads, _, _, tail in paths:
-            if (heads, tail) not in covering:
+        covering: dict[tuple[str, frozenset[str]], frozenset[int]] = {}
+        for heads, _, _, marks in paths:
+            if (heads, marks) not in covering:
                 lists = [self._initials.get(heads[i:i + INITIALS_DEPTH], frozenset())
                          for i in range(max(1, len(heads) - 2))]
-                if tail:
-                    lists.append(self._openings.get(tail, frozenset()))
-                covering[heads, tail] = _intersect(lists)
+                lists += [self._openings.get(mark, frozenset()) for mark in marks]
+                covering[heads, marks] = _intersect(lists)
         live = {key: ids for key, ids in covering.items() if ids}
         candidates = frozenset().union(*live.values()) if live else frozenset()
         at_start = frozenset().union(*(
             ids & self._head_starts.get(heads[:INITIALS_DEPTH], frozenset())
             for (heads, _), ids in live.items())) if live else frozenset()
-        shapes = frozenset((full, count) for heads, full, count, tail in paths
-                           if (heads, tail) in live)
+        shapes = frozenset((full, count) for heads, full, count, marks in paths
+                           if (heads, marks) in live)
         heads = frozenset(heads for heads, _ in live)
         return PinyinPlan(candidates, at_start, shapes,
                           heads if len(heads) <= MAX_HEADS else None)
 
     def _paths(self, query: str, whole_only: bool, pieces: int,
                depth: int) -> frozenset[Path] | None:
-        """(first ``depth`` piece initials, whole syllables, pieces, opening of the last
-        piece) of every complete cut of ``query``; None when there are more than
-        :data:`MAX_PATHS`. The opening is the last piece's first 2-3 letters when it has
-        that many: a covered text has a token spelled so."""
+        """(first ``depth`` piece initials, whole syllables, pieces, openings) of every
+        complete cut of ``query``; None when there are more than :data:`MAX_PATHS`. The
+        openings are the first 2-3 letters of each whole syllable and of the last piece that
+        have that many: a covered text has tokens spelled so."""
         size = len(query)
         memo: dict[tuple[int, int], frozenset[Path]] = {}
 
         def cut(i: int, left: int) -> frozenset[Path]:
             # left: pieces still to place when a count is asked for (else -1)
             if i == size:
-                return frozenset({("", 0, 0, "")}) if left <= 0 else frozenset()
+                return frozenset({("", 0, 0, frozenset())}) if left <= 0 else frozenset()
             if left == 0:
                 return frozenset()
             key = (i, left)
@@ -238,10 +238,13 @@ class Postings:
                 for end, whole in ends:
                     if end > size:
                         continue
-                    last = query[i:i + 3] if end == size and end - i >= 2 else ""
-                    for heads, full, count, tail in cut(end, left - 1 if left > 0 else -1):
+                    # a whole syllable, or the last piece, of 2+ letters: a covered text has
+                    # a token spelled with this opening
+                    mark = query[i:min(end, i + 3)] if end - i >= 2 and (
+                        whole or end == size) else ""
+                    for heads, full, count, marks in cut(end, left - 1 if left > 0 else -1):
                         found.add(((head + heads)[:depth], full + whole, count + 1,
-                                   tail or last))
+                                   marks | {mark} if mark else marks))
                 if len(found) > MAX_PATHS:
                     raise _TooMany
             result = frozenset(found)
