@@ -17,7 +17,8 @@ pinyin (Latin query),           every way to cut the query into pieces a match a
 homophone (Chinese query)       (a whole syllable, an initial, zh/ch/sh, the prefix of
                                 the last syllable) gives the initials of the tokens it
                                 would cover: the texts whose token initials hold the
-                                first three of them in a row
+                                first six of them in a row (every 3-letter window), with
+                                tokens beginning like its whole syllables and last piece
 fuzzy (typos)                   texts sharing enough character bigrams (Chinese) or     nearly
                                 letter trigrams of their full pinyin (Latin) with the
                                 query for the rapidfuzz threshold to be reachable
