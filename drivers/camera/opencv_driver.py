@@ -46,7 +46,7 @@ from drivers.scanner.serial_driver import validated_options
 log = logging.getLogger(__name__)
 
 DEFAULT_OPTIONS: dict[str, Any] = {
-    "detector": "auto",  # auto, zbar, aruco, opencv
+    "detector": "auto",  # auto (zxing-cpp), zxing, zbar, aruco, opencv
     "decode_width": 640,  # frames wider than this are shrunk before detection (0: never)
     "decode_hz": 0.0,  # at most this many decodes per second (0: every new frame)
     "hold_s": 2.0,  # a code in view is reported again only after being gone this long

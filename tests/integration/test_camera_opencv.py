@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import numpy as np
@@ -79,6 +80,7 @@ def test_video_file_every_image_kind_is_reported_once(kinds_video, camera_factor
     # played at its own 30 fps, like a camera: the decoder keeps up and sees every frame
     camera, got = camera_factory(kinds_video, loop=False, realtime=True, hold_s=30.0)
     assert camera.state is DeviceState.READY and not camera.capturing
+    assert camera.health().detail["detector"] == "zxing"  # the default: zxing-cpp
     camera.acquire()
     payloads = collect(got, len(IMAGE_KINDS))
     assert got.no_code(0.5)
@@ -100,6 +102,18 @@ def test_events_are_camera_code_scanned(blink_video, camera_factory) -> None:
     camera.acquire()
     event = got.code(5)
     assert (event.kind, event.source, event.payload) == ("camera", "camera", "A005")
+    camera.release()
+
+
+def test_without_zxing_cpp_the_camera_starts_on_the_fallback_and_says_so(
+        blink_video, camera_factory, monkeypatch, caplog) -> None:
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # a platform without the wheel
+    with caplog.at_level(logging.WARNING, logger="drivers.camera.detect"):
+        camera, got = camera_factory(blink_video, loop=False, realtime=False)
+    assert "pip install zxing-cpp" in caplog.text and "zbar+aruco" in caplog.text
+    assert camera.health().detail["detector"] == "zbar+aruco"
+    camera.acquire()
+    assert got.code(5).payload == "A005"  # slower, still reading
     camera.release()
 
 

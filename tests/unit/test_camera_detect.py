@@ -3,8 +3,12 @@ reported (``-s`` not needed: the table is printed around pytest's capture)."""
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import numpy as np
 import pytest
+import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.camera import detect
@@ -23,6 +27,7 @@ PER_KIND = 8
 #: zbar does not read codes seen at an angle, the aruco and classic detectors lose blurred ones)
 REQUIRED: dict[str, dict[str, float]] = {
     "auto": dict.fromkeys(IMAGE_KINDS, 0.85),
+    "zxing": dict.fromkeys(IMAGE_KINDS, 0.85),
     "zbar": dict.fromkeys(("plain", "rotated", "blurred", "small", "covered", "dim"), 0.75),
     "aruco": dict.fromkeys(("plain", "rotated", "small", "covered", "tilted", "dim"), 0.75),
     "opencv": {"plain": 0.75, "covered": 0.75},
@@ -67,7 +72,7 @@ def test_no_false_codes_on_frames_without_one() -> None:
         assert decoder.decode(background(seed)) == []
 
 
-@pytest.mark.parametrize("name", ["zbar", "opencv", "aruco"])
+@pytest.mark.parametrize("name", ["zxing", "zbar", "opencv", "aruco"])
 def test_chinese_utf8_payload(name: str) -> None:
     frame = make_frame("请A005号到2号窗口", "plain", seed=3)
     assert detect.make_detector(name).detect(detect.to_gray(frame)) == ["请A005号到2号窗口"]
@@ -92,9 +97,35 @@ def test_unknown_detector_and_bad_kind() -> None:
         make_frame("x" * 900, "plain", size=(160, 120))
 
 
-def test_auto_chains_zbar_and_aruco() -> None:
-    chain = detect.make_detector("auto")
+def test_auto_is_zxing_cpp() -> None:
+    auto = detect.make_detector("auto")
+    assert auto.name == "zxing"
+    frame = detect.to_gray(make_frame("RC1:TILTED", "tilted", seed=1))
+    assert auto.detect(frame) == ["RC1:TILTED"]
+
+
+def _symbol_of_bytes(data: bytes) -> np.ndarray:
+    """A grey image of a byte-mode QR symbol holding ``data`` as it is (no ECI marker)."""
+    matrix = np.array(segno.make_qr(data, error="m").matrix, dtype=np.uint8)
+    image = np.pad(np.where(matrix == 1, 0, 255).astype(np.uint8), 4, constant_values=255)
+    return np.kron(image, np.ones((4, 4), np.uint8))
+
+
+def test_zxing_reads_gb18030_without_eci_and_keeps_its_own_guess_otherwise() -> None:
+    zxing = detect.make_detector("zxing")
+    # zxing-cpp alone guesses Shift-JIS for these bytes and returns mojibake
+    assert zxing.detect(_symbol_of_bytes("请到2号窗口".encode("gb18030"))) == ["请到2号窗口"]
+    assert zxing.detect(_symbol_of_bytes("ä ö ü".encode("latin-1"))) == ["ä ö ü"]
+
+
+def test_auto_falls_back_with_a_warning_where_zxing_cpp_is_missing(monkeypatch, caplog) -> None:
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # import zxingcpp raises ImportError
+    with pytest.raises(detect.DetectorError, match="pip install zxing-cpp"):
+        detect.make_detector("zxing")
+    with caplog.at_level(logging.WARNING, logger="drivers.camera.detect"):
+        chain = detect.make_detector("auto")
     assert chain.name == "zbar+aruco"
+    assert "falls back to zbar+aruco" in caplog.text and "pip install zxing-cpp" in caplog.text
     # a tilted code: zbar misses it, aruco finds it, so the chain does
     frame = detect.to_gray(make_frame("RC1:TILTED", "tilted", seed=1))
     assert detect.make_detector("zbar").detect(frame) == []
