@@ -30,6 +30,7 @@ from kiosk.session.machine import (
     SessionEvent,
     SessionMachine,
 )
+from kiosk.telemetry.payloads import session_outcome
 from kiosk.telemetry.remote import RemoteCommands
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,8 @@ def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteC
 def _report_session(reporter: Any, event: SessionEvent) -> None:
     """Session counts per flow and "call staff" presses, for the fleet (no personal data)."""
     if isinstance(event, SessionEnded):
-        reporter.record_session(",".join(event.flows), event.reason, round(event.duration_s, 1))
+        reporter.record_session(",".join(event.flows), session_outcome(event.reason),
+                                round(event.duration_s, 1), reason=event.reason)
     elif isinstance(event, PhaseChanged) and event.flow == "help" and event.new.value == "flow":
         reporter.record_call_staff(screen="home", flow="help")
 

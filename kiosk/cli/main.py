@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         log = run_demo(config, args.out, size=args.size, headless=args.headless,
                        emulate=args.emulate)
         print(json.dumps({"screenshots": len(log["screenshots"]), "out": str(args.out),
+                          "data": str(args.out / "data"),  # its own, never the terminal's
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
     return 2
