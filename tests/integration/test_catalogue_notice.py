@@ -7,13 +7,13 @@ downloads the new version from the real HTTP server at once instead of at the ne
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from kiosk.catalogue.bundle import generate_key, public_key_text
@@ -22,10 +22,6 @@ from kiosk.catalogue.runtime import build_catalogue
 from kiosk.catalogue.samples import numbered_bundle, numbered_version, sample_catalogue
 from kiosk.catalogue.server import BundleServer
 from kiosk.catalogue.settings import CatalogueSettings
-
-mqtt = pytest.importorskip("paho.mqtt.client")
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None,
-                                reason="mosquitto is not installed")
 
 KEY = generate_key()
 PREFIX = "kiosk/v1"
