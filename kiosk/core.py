@@ -32,6 +32,7 @@ from kiosk.session.machine import (
 )
 from kiosk.telemetry.payloads import session_outcome
 from kiosk.telemetry.remote import RemoteCommands
+from kiosk.telemetry.screenshots import ScreenshotStore
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,15 @@ class Kiosk:
     codes: Any = None  # kiosk.codes.CodePlatform: resident and enterprise codes
     remote: RemoteCommands | None = None
     simulation: Simulation | None = None
+    screenshots: ScreenshotStore | None = None  # remote screenshots, deleted after retention
     out_of_service: tuple[bool, str] = field(default=(False, ""))
 
     def start(self) -> None:
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
+        if self.screenshots is not None:
+            self.screenshots.prune()
         if self.catalogue is not None:
             self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
         if self.reporter is not None:
@@ -125,7 +129,9 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
                       Path(config.storage.data_dir).expanduser() / "first-ratings.db")),
                   flows=flows, printing=printing, proofs=proofs, reporter=reporter,
                   remote=remote, simulation=simulation, queue=queue, catalogue=catalogue,
-                  codes=codes)
+                  codes=codes, screenshots=ScreenshotStore(
+                      Path(config.storage.data_dir).expanduser() / "screenshots",
+                      config.fleet.screenshot_retention_days))
     machine.subscribe(lambda event: _report_session(reporter, event))
     if simulation is not None:
         simulation.bind(kiosk)
