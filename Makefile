@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := xvfb xauth x11-utils xdotool fonts-noto-cjk fonts-wqy-microhei \
 	mosquitto mosquitto-clients pcscd pcsc-tools vsmartcard-vpcd libpcsclite-dev swig socat \
 	gettext libzbar0 libgl1 libmtdev1 build-essential python3-dev python3-venv \
-	postgresql chromium chromium-driver espeak-ng sox libsox-fmt-base usbutils v4l-utils nodejs
+	postgresql chromium chromium-driver espeak-ng sox libsox-fmt-base usbutils libusb-1.0-0 v4l-utils nodejs
 
 .PHONY: setup system-packages venv test test-unit test-ui lint demo run i18n bench clean
 
