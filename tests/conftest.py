@@ -66,3 +66,30 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     for line in _skipped:
         terminalreporter.write_line(f"SKIP {line}")
     terminalreporter.write_line(SKIP_SUMMARY.format(count=len(_skipped)))
+
+
+# -- loopback ports --------------------------------------------------------------------------------
+def reserve_port(host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    """Hold an OS-assigned port for a test (close the returned socket when done).
+
+    The socket is bound with SO_REUSEADDR and never listens: connecting to the port is refused
+    (a server that is down), no other process can bind it, and a server of ours that also sets
+    SO_REUSEADDR (Python's http.server, uvicorn, mosquitto) can listen on it, stop and listen
+    again. This replaces bind-close-reuse, where another process may take the port in between.
+    """
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+@pytest.fixture
+def reserved_port():  # type: ignore[no-untyped-def]
+    """A loopback port that is this test's alone (see :func:`reserve_port`)."""
+    sock = reserve_port()
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
