@@ -143,14 +143,14 @@ def _build_backends(config: KioskConfig, devices: DeviceManager, identify: Ident
     """The queue, the catalogue and the code platform, embedded or over the network as
     ``backends.*`` say; a scanned resident code becomes an identity at the identify step."""
     from kiosk.catalogue import build_catalogue
+    from kiosk.codes.factory import build_code_platform, scan_gate
     from kiosk.codes.identify import ScanIdentifier
-    from kiosk.codes.settings import build_code_platform
     from kiosk.queue import build_queue_service
 
     queue = build_queue_service(config)
     catalogue = build_catalogue(config.catalogue, Path(config.storage.data_dir).expanduser())
     codes = build_code_platform(config.codes, config.backends.platform, config.terminal.id)
-    scan = ScanIdentifier(config.codes.scan_gate(), codes, handoff.run_in_worker,
+    scan = ScanIdentifier(scan_gate(config.codes), codes, handoff.run_in_worker,
                           on_identity=identify.code_identified, on_refusal=identify.code_refused,
                           camera=devices.get("camera"))
     identify.attach_scanner(scan)

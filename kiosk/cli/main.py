@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from kiosk.cli.logging_setup import setup_logging
 
-    setup_logging("INFO")  # every command logs through the personal-data filter; run adds a file
+    setup_logging("WARNING")  # every command logs through the personal-data filter; run: a file
     if args.command == "bench":
         return _bench(args.keyword)
     if args.command == "queue":  # loads the config itself (--profile/--config/--settings)

@@ -96,8 +96,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace, config: Any | None) -> tuple[Any, Any]:
     """(config, queue settings) for the command."""
+    from config.queue import load_settings_file
     from kiosk.queue.factory import queue_settings
-    from kiosk.queue.settings import load_settings_file
 
     if config is None:
         from config.loader import load_config

@@ -552,8 +552,7 @@ __all__ = ["CommandResult", "Reporter", "ReporterError", "ReporterRatingRecorder
 
 
 class ReporterRatingRecorder:
-    """Adapter to the session's ``kiosk.ratings.levels.RatingRecorder`` protocol: the composition
-    root can pass this where ``MemoryRatingRecorder`` is used today. Raises
+    """Adapter to the session's ``kiosk.ratings.levels.RatingRecorder`` protocol. Raises
     :class:`kiosk.ratings.records.RatingError` for a record that breaks the rules and
     :class:`kiosk.outbox.OutboxFull` when it cannot be stored."""
 
