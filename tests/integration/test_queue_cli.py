@@ -1,5 +1,5 @@
-"""``kiosk queue ...`` as staff and technicians run it (``python -m kiosk.queue`` until the lead
-wires it into ``kiosk``): a full cycle from taking a number to served, and clear errors."""
+"""``kiosk queue ...`` as staff and technicians run it (here as ``python -m kiosk.queue``, the
+same commands): a full cycle from taking a number to served, and clear errors."""
 
 from __future__ import annotations
 
