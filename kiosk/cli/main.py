@@ -126,12 +126,18 @@ def _startup_errors() -> tuple[type[BaseException], ...]:
     return (ReporterError, DeviceError, SimulationError, ValueError, OSError)
 
 
+def bench_folder() -> Path:
+    """``tests/bench`` of the source checkout this package runs from (kiosk/cli/main.py is
+    three levels below the checkout's root)."""
+    return Path(__file__).resolve().parents[2] / "tests" / "bench"
+
+
 def _bench(keyword: str) -> int:
     """Benchmarks live beside the tests (tests/bench/bench_*.py); they print their figures."""
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
-    folder = root / "tests" / "bench"
+    folder = bench_folder()
+    root = folder.parent.parent
     if not folder.is_dir():
         print("kiosk bench: run it from a source checkout (tests/bench/ not found)",
               file=sys.stderr)
