@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := xvfb xauth x11-utils xdotool fonts-noto-cjk fonts-wqy-microhei \
 	mosquitto mosquitto-clients pcscd pcsc-tools vsmartcard-vpcd libpcsclite-dev swig socat \
 	gettext libzbar0 libgl1 libmtdev1 build-essential python3-dev python3-venv \
-	postgresql chromium chromium-driver espeak-ng sox libsox-fmt-base usbutils v4l-utils
+	postgresql chromium chromium-driver espeak-ng sox libsox-fmt-base usbutils libusb-1.0-0 v4l-utils nodejs
 
 .PHONY: setup system-packages venv test test-unit test-ui lint demo run i18n bench clean
 
@@ -29,8 +29,14 @@ venv:
 i18n: ## compile the translations (.po -> .mo)
 	$(PY) -m kiosk.i18n compile
 
-test: ## the whole suite: unit tests, then the UI tests under a virtual display
-	$(PY) -m pytest -q -p no:cacheprovider
+test: ## the whole suite; a skip is a failure here, and so is "no tests ran" (exit code 5)
+	@set -o pipefail; out=$$(mktemp); \
+	KIOSK_NO_SKIPS=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) | tee $$out; \
+	status=$$?; \
+	grep -qE '^kiosk-tests: [0-9]+ skipped$$' $$out \
+		|| { echo "make test: no skip count in the output"; status=1; }; \
+	if [ $$status = 5 ]; then echo "make test: pytest collected no tests"; fi; \
+	rm -f $$out; exit $$status
 
 test-unit:
 	$(PY) -m pytest -q -m "not ui"

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from kiosk.config_parts import DAY_NAMES, DAYS_WORDS, parse_days, parse_hhmm
+from config.parts import DAY_NAMES, DAYS_WORDS, parse_days, parse_hhmm
 
 __all__ = ["DAYS_WORDS", "DAY_NAMES", "check_device_url", "is_loopback_host", "parse_days",
            "parse_hhmm"]

@@ -41,6 +41,9 @@ class FleetSettings(BaseModel):
                                          "outbox at which the alarm is raised.")
     inflight_window: int = Field(500, ge=1, le=10_000, description="Records published and "
                                  "not yet acknowledged at most.")
+    screenshot_retention_days: int = Field(7, ge=1, le=90, description="Days a screenshot "
+                                           "taken by a remote command is kept on the "
+                                           "terminal before it is deleted.")
 
     @field_validator("command_keys")
     @classmethod

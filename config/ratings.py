@@ -9,7 +9,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kiosk.ratings.levels import BAD_REASONS
+#: the reasons offered for a bad rating (kiosk.ratings.levels takes them from here)
+BAD_REASONS = ("等待时间长", "操作复杂", "设备故障", "信息不准确", "工作人员态度", "其他")
 
 
 def x25519_public_key_bytes(text: str) -> bytes:

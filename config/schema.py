@@ -28,12 +28,12 @@ from pydantic import (
 )
 
 from config import checks, pin
+from config.catalogue import CatalogueSettings
+from config.codes import CodesConfig
 from config.fleet import FleetSettings
+from config.parts import Section, config_field, config_problem
+from config.queue import QueueSettings
 from config.ratings import RatingSettings
-from kiosk.catalogue.settings import CatalogueSettings
-from kiosk.codes.settings import CodesConfig
-from kiosk.config_parts import Section, config_field, config_problem
-from kiosk.queue.settings import QueueSettings
 
 ServiceId = Literal["queue", "guide", "code", "proof", "progress", "rating", "help"]
 SERVICE_IDS: tuple[str, ...] = ServiceId.__args__  # type: ignore[attr-defined]

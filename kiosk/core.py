@@ -30,7 +30,9 @@ from kiosk.session.machine import (
     SessionEvent,
     SessionMachine,
 )
+from kiosk.telemetry.payloads import session_outcome
 from kiosk.telemetry.remote import RemoteCommands
+from kiosk.telemetry.screenshots import ScreenshotStore
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,15 @@ class Kiosk:
     codes: Any = None  # kiosk.codes.CodePlatform: resident and enterprise codes
     remote: RemoteCommands | None = None
     simulation: Simulation | None = None
+    screenshots: ScreenshotStore | None = None  # remote screenshots, deleted after retention
     out_of_service: tuple[bool, str] = field(default=(False, ""))
 
     def start(self) -> None:
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
+        if self.screenshots is not None:
+            self.screenshots.prune()
         if self.catalogue is not None:
             self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
         if self.reporter is not None:
@@ -124,7 +129,9 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
                       Path(config.storage.data_dir).expanduser() / "first-ratings.db")),
                   flows=flows, printing=printing, proofs=proofs, reporter=reporter,
                   remote=remote, simulation=simulation, queue=queue, catalogue=catalogue,
-                  codes=codes)
+                  codes=codes, screenshots=ScreenshotStore(
+                      Path(config.storage.data_dir).expanduser() / "screenshots",
+                      config.fleet.screenshot_retention_days))
     machine.subscribe(lambda event: _report_session(reporter, event))
     if simulation is not None:
         simulation.bind(kiosk)
@@ -136,14 +143,14 @@ def _build_backends(config: KioskConfig, devices: DeviceManager, identify: Ident
     """The queue, the catalogue and the code platform, embedded or over the network as
     ``backends.*`` say; a scanned resident code becomes an identity at the identify step."""
     from kiosk.catalogue import build_catalogue
+    from kiosk.codes.factory import build_code_platform, scan_gate
     from kiosk.codes.identify import ScanIdentifier
-    from kiosk.codes.settings import build_code_platform
     from kiosk.queue import build_queue_service
 
     queue = build_queue_service(config)
     catalogue = build_catalogue(config.catalogue, Path(config.storage.data_dir).expanduser())
     codes = build_code_platform(config.codes, config.backends.platform, config.terminal.id)
-    scan = ScanIdentifier(config.codes.scan_gate(), codes, handoff.run_in_worker,
+    scan = ScanIdentifier(scan_gate(config.codes), codes, handoff.run_in_worker,
                           on_identity=identify.code_identified, on_refusal=identify.code_refused,
                           camera=devices.get("camera"))
     identify.attach_scanner(scan)
@@ -180,7 +187,8 @@ def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteC
 def _report_session(reporter: Any, event: SessionEvent) -> None:
     """Session counts per flow and "call staff" presses, for the fleet (no personal data)."""
     if isinstance(event, SessionEnded):
-        reporter.record_session(",".join(event.flows), event.reason, round(event.duration_s, 1))
+        reporter.record_session(",".join(event.flows), session_outcome(event.reason),
+                                round(event.duration_s, 1), reason=event.reason)
     elif isinstance(event, PhaseChanged) and event.flow == "help" and event.new.value == "flow":
         reporter.record_call_staff(screen="home", flow="help")
 

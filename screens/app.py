@@ -96,14 +96,13 @@ class RemoteUi:
         self.app.controller.print_test_page()
 
     def screenshot(self) -> str:
-        """Only when no session is on screen (kiosk.remote checks); saved under data_dir."""
-        import time
-
-        folder = Path(self.app.kiosk.config.storage.data_dir).expanduser() / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"screen-{time.strftime('%Y%m%d-%H%M%S')}.png"
-        written = Path(Window.screenshot(str(target)))
+        """Only when no session is on screen (kiosk.remote checks, on this thread); saved
+        under data_dir and deleted after ``fleet.screenshot_retention_days``."""
+        store = self.app.kiosk.screenshots
+        target = store.new_path()
+        written = Path(Window.screenshot(str(target)))  # Kivy inserts a counter in the name
         written.replace(target)
+        store.prune()
         return str(target)
 
     def restart(self) -> None:

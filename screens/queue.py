@@ -41,7 +41,7 @@ from kivy.uix.label import Label
 
 from screens.base import KioskScreen
 from screens.flow_screens import FlowScreenSpec
-from screens.widgets import LazyText
+from screens.widgets import LazyText, qr_png
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,6 @@ def follow_url(config: Any, ticket: Any) -> str:
     base = (config.backends.platform.url or "https://platform.example").rstrip("/")
     return (f"{base}/queue/ticket?site={config.terminal.region_code}&id={ticket.id}"
             f"&no={ticket.number}&d={ticket.day.replace('-', '')}")
-
-
-def qr_png(data: str) -> bytes:
-    """A QR code as PNG bytes (made on a worker: encoding takes tens of milliseconds)."""
-    import segno
-
-    buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

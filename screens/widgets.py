@@ -183,9 +183,9 @@ class QrImage(Image):
         app = App.get_running_app()
         handoff = getattr(getattr(app, "kiosk", None), "handoff", None)
         if handoff is None:  # no app (tools): draw here
-            self._show(data, _qr_png(data))
+            self._show(data, qr_png(data))
             return
-        handoff.run_in_worker(_qr_png, data, on_done=lambda png: self._show(data, png))
+        handoff.run_in_worker(qr_png, data, on_done=lambda png: self._show(data, png))
 
     def _show(self, data: str, png: bytes) -> None:
         if data != self.data:  # a newer code was asked for meanwhile
@@ -198,7 +198,9 @@ class QrImage(Image):
         self.texture.mag_filter = "nearest"
 
 
-def _qr_png(data: str) -> bytes:
+def qr_png(data: str) -> bytes:
+    """A QR code as PNG bytes, the one way every screen makes one (on a worker: encoding
+    takes tens of milliseconds)."""
     import io
 
     import segno

@@ -189,11 +189,15 @@ class UsbTransport:
     """USB printer class devices through python-escpos (bulk endpoints, pyusb)."""
 
     def __init__(self, vendor: int, product: int, in_ep: int = 0x82, out_ep: int = 0x01,
-                 timeout_ms: int = 10000) -> None:
+                 timeout_ms: int = 10000, backend: Any = None) -> None:
+        """``backend``: a pyusb backend (default: libusb found by pyusb; tests pass
+        :class:`drivers.printer.usb_emulator.EmulatedUsbBackend`)."""
         if importlib.util.find_spec("usb") is None:
-            raise DeviceError("USB printers need pyusb: pip install 'python-escpos[usb]'")
+            raise DeviceError("USB printers need pyusb: pip install 'aishandong-kiosk[printer]' "
+                              "(and the system's libusb-1.0)")
         self.vendor, self.product, self.in_ep, self.out_ep = vendor, product, in_ep, out_ep
         self.timeout_ms = timeout_ms
+        self.backend = backend
         self.description = f"usb://{vendor:#06x}:{product:#06x}"
         self._printer: Any = None
 
@@ -202,7 +206,8 @@ class UsbTransport:
         from escpos.printer import Usb
 
         printer = Usb(self.vendor, self.product, timeout=self.timeout_ms, in_ep=self.in_ep,
-                      out_ep=self.out_ep)
+                      out_ep=self.out_ep,
+                      usb_args={"backend": self.backend} if self.backend is not None else {})
         try:
             printer.open()
         except DeviceNotFoundError as exc:

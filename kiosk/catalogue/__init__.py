@@ -9,17 +9,17 @@ No Kivy here. Modules, bottom up:
 * ``view``: what this terminal offers (:class:`OfferFilter`), browse and search.
 * ``store`` / ``service`` / ``sync``: bundles on disk, the swap between sessions, HTTP sync.
 * ``runtime``: :func:`build_catalogue`, the one object the composition root holds.
-* ``settings``: :class:`CatalogueSettings`, the ``[catalogue]`` config section.
+* :class:`CatalogueSettings`: the ``[catalogue]`` config section (``config/catalogue.py``).
 * ``printing``: an item's guide as a printable checklist; ``keyboard``: the search keyboard.
 * ``server``: the reference publishing server; ``cli``: ``kiosk catalogue …``.
 """
 
+from config.catalogue import CatalogueSettings
 from kiosk.catalogue.bundle import BundleError, VerifiedBundle, verify_bundle
 from kiosk.catalogue.model import Catalogue, Guide, Item, LifeEvent, Material
 from kiosk.catalogue.runtime import CatalogueRuntime, build_catalogue
 from kiosk.catalogue.search import Hit, SearchIndex
 from kiosk.catalogue.service import CatalogueEvent, CatalogueService, SyncResult
-from kiosk.catalogue.settings import CatalogueSettings
 from kiosk.catalogue.view import CatalogueView, Group, OfferFilter
 
 __all__ = ["BundleError", "Catalogue", "CatalogueEvent", "CatalogueRuntime", "CatalogueService",

@@ -40,12 +40,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
+from config.catalogue import DEMO_PUBLIC_KEY, KEY_PREFIX, parse_public_key
 from kiosk.catalogue.model import SCHEMA_ID, Catalogue
+
+__all__ = ["DEMO_PUBLIC_KEY", "KEY_PREFIX", "parse_public_key"]  # re-exported from config
 
 FORMAT = "aishandong-catalogue-bundle"
 FORMAT_VERSION = 1
 CONTEXT = b"aishandong-catalogue-bundle/1\x00"
-KEY_PREFIX = "ed25519:"
 #: a decompressed payload larger than this is refused (a gzip bomb)
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024
@@ -58,7 +60,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 EMBEDDED_BUNDLE = DATA_DIR / "catalogue.bundle.json"
 #: DEMO ONLY: signs the embedded sample bundle. Real terminals trust the platform's key.
 DEMO_PRIVATE_KEY_FILE = DATA_DIR / "demo-signing-key.pem"
-DEMO_PUBLIC_KEY = "ed25519:KxqnSSoO3nj8h/8S6Y4acwjWMoaFDaYfkCNNmASyIFA="
 
 
 class BundleError(Exception):
@@ -102,21 +103,6 @@ def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return KEY_PREFIX + base64.b64encode(raw).decode("ascii")
-
-
-def parse_public_key(text: str) -> Ed25519PublicKey:
-    """Read ``ed25519:<base64 of 32 bytes>``; a clear ``ValueError`` otherwise."""
-    text = text.strip()
-    if not text.startswith(KEY_PREFIX):
-        raise ValueError(f"public key {text[:20]!r}… must start with {KEY_PREFIX!r} "
-                         "(write it as ed25519:<base64 of the 32-byte key>)")
-    try:
-        raw = base64.b64decode(text[len(KEY_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"public key {text!r} is not valid base64") from None
-    if len(raw) != 32:
-        raise ValueError(f"public key {text!r} decodes to {len(raw)} bytes, not 32")
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def key_id(key: Ed25519PublicKey | Ed25519PrivateKey | str) -> str:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from config.catalogue import CatalogueSettings
 from kiosk.catalogue.bundle import (
     DEMO_PRIVATE_KEY_FILE,
     EMBEDDED_BUNDLE,
@@ -46,7 +47,6 @@ from kiosk.catalogue.bundle import (
     trust,
     verify_bundle,
 )
-from kiosk.catalogue.settings import CatalogueSettings
 
 DEFAULT_DATA_DIR = "~/.local/share/aishandong-kiosk"
 

@@ -19,11 +19,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from config.catalogue import CODE_PATTERN, Level  # the [catalogue] section checks them
+
 #: the payload schema this kiosk understands; a bundle with another one is refused
 SCHEMA_ID = "aishandong.catalogue/1"
 
-Level = Literal["district", "town", "community", "village"]
-LEVELS: tuple[str, ...] = Level.__args__  # type: ignore[attr-defined]
 LEVEL_NAMES = {"district": "区县级", "town": "镇（街道）级", "community": "社区级",
                "village": "村级"}
 
@@ -32,7 +32,6 @@ ItemType = Literal["行政许可", "行政给付", "行政确认", "行政征收
 Target = Literal["person", "entity"]  # 自然人 / 法人
 TARGET_NAMES = {"person": "自然人", "entity": "法人"}
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}$"
 
 
 class Model(BaseModel):

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.catalogue import CatalogueSettings
 from kiosk.catalogue.bundle import EMBEDDED_BUNDLE, trust
 from kiosk.catalogue.service import CatalogueService, Listener, SyncResult
-from kiosk.catalogue.settings import CatalogueSettings
 from kiosk.catalogue.store import CatalogueStore
 from kiosk.catalogue.sync import CatalogueSyncer
-from kiosk.catalogue.view import CatalogueView
+from kiosk.catalogue.view import CatalogueView, OfferFilter
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def build_catalogue(settings: CatalogueSettings, data_dir: str | Path, *,
     store = CatalogueStore(settings.cache_path(data_dir), trust(settings.public_keys),
                            keep=settings.keep_versions, max_bytes=settings.max_bundle_bytes,
                            embedded=embedded)
-    service = CatalogueService(store, settings.offer_filter(), auto_apply=auto_apply)
+    service = CatalogueService(store, OfferFilter.from_settings(settings), auto_apply=auto_apply)
     syncer = None
     if settings.url:
         syncer = CatalogueSyncer(service, settings.url, interval_s=settings.poll_interval_s,

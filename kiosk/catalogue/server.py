@@ -120,13 +120,18 @@ class BundleServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:
-                match = self.headers.get("If-None-Match", "")
-                record = {"path": self.path, "if_none_match": match}
-                status = self._serve(match)
-                record["status"] = status
+            def send_response(self, code: int, message: str | None = None) -> None:
+                # recorded before a byte of the answer leaves: a client that has its answer
+                # always finds its request in ``server.requests``
+                record = {"path": self.path,
+                          "if_none_match": self.headers.get("If-None-Match", ""),
+                          "status": code}
                 with server._lock:
                     server.requests.append(record)
+                super().send_response(code, message)
+
+            def do_GET(self) -> None:
+                self._serve(self.headers.get("If-None-Match", ""))
 
             def _serve(self, match: str) -> int:
                 path = self.path.split("?", 1)[0]

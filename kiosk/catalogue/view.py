@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kiosk.catalogue.model import LEVELS, Catalogue, Item, LifeEvent
+from config.catalogue import LEVELS, CatalogueSettings
+from kiosk.catalogue.model import Catalogue, Item, LifeEvent
 from kiosk.catalogue.search import Hit, SearchIndex
 
 
 @dataclass(frozen=True)
 class OfferFilter:
-    """Which items this terminal offers (from :class:`kiosk.catalogue.settings.CatalogueSettings`).
+    """Which items this terminal offers (from :class:`config.catalogue.CatalogueSettings`).
 
     An item is offered when its level is in ``levels``, it has one of ``categories`` (empty =
     any) and its code is not in ``exclude_codes``; codes in ``include_codes`` are offered
@@ -27,6 +28,12 @@ class OfferFilter:
     categories: frozenset[str] = frozenset()
     include_codes: frozenset[str] = frozenset()
     exclude_codes: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: CatalogueSettings) -> OfferFilter:
+        return cls(levels=frozenset(settings.levels), categories=frozenset(settings.categories),
+                   include_codes=frozenset(settings.include_codes),
+                   exclude_codes=frozenset(settings.exclude_codes))
 
     def offers(self, item: Item) -> bool:
         if item.code in self.include_codes:

@@ -5,6 +5,10 @@ Kivy's input pipeline, card reads and rating-pad presses come from the fake driv
 methods (as a driver thread would deliver them). Long waits (idle time-out, out-of-service
 grace) are fast-forwarded with a clock offset instead of real sleeping. Writes
 ``NN-name.png`` for every screen it passes and ``session.json`` with the steps.
+
+The demo keeps its data (outbox, ratings, sessions, catalogue cache) in ``<out>/data``, never
+in the terminal's real data folder: a demo's records must not reach the fleet on the next
+real run.
 """
 
 from __future__ import annotations
@@ -38,11 +42,19 @@ def run_demo(config: KioskConfig, out: Path, size: tuple[int, int] = (1920, 1080
     from kiosk.cli.xvfb import virtual_display
 
     out.mkdir(parents=True, exist_ok=True)
+    config = with_data_dir(config, out / "data")
     width, height = size
     if headless:
         with virtual_display(width, height):
             return _play(config, out, width, height, emulate)
     return _play(config, out, width, height, emulate)
+
+
+def with_data_dir(config: KioskConfig, data_dir: Path) -> KioskConfig:
+    """``config`` keeping its data and logs in ``data_dir`` (the demo's and the tests' own)."""
+    storage = type(config.storage).model_validate(
+        {**config.storage.model_dump(), "data_dir": data_dir, "log_dir": data_dir / "logs"})
+    return config.model_copy(update={"storage": storage})
 
 
 def _play(config: KioskConfig, out: Path, width: int, height: int,

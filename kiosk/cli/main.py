@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from kiosk.cli.logging_setup import setup_logging
+
+    setup_logging("WARNING")  # every command logs through the personal-data filter; run: a file
     if args.command == "bench":
         return _bench(args.keyword)
     if args.command == "queue":  # loads the config itself (--profile/--config/--settings)
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         log = run_demo(config, args.out, size=args.size, headless=args.headless,
                        emulate=args.emulate)
         print(json.dumps({"screenshots": len(log["screenshots"]), "out": str(args.out),
+                          "data": str(args.out / "data"),  # its own, never the terminal's
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
     return 2
@@ -122,12 +126,18 @@ def _startup_errors() -> tuple[type[BaseException], ...]:
     return (ReporterError, DeviceError, SimulationError, ValueError, OSError)
 
 
+def bench_folder() -> Path:
+    """``tests/bench`` of the source checkout this package runs from (kiosk/cli/main.py is
+    three levels below the checkout's root)."""
+    return Path(__file__).resolve().parents[2] / "tests" / "bench"
+
+
 def _bench(keyword: str) -> int:
     """Benchmarks live beside the tests (tests/bench/bench_*.py); they print their figures."""
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
-    folder = root / "tests" / "bench"
+    folder = bench_folder()
+    root = folder.parent.parent
     if not folder.is_dir():
         print("kiosk bench: run it from a source checkout (tests/bench/ not found)",
               file=sys.stderr)

@@ -10,7 +10,8 @@
 - :mod:`~kiosk.codes.identify`: :class:`ScanIdentifier`, code events → session identity, with
   the camera held only while the identify step waits and verification on a worker thread;
 - :mod:`~kiosk.codes.live`: the code on screen, never kept beyond its validity;
-- :mod:`~kiosk.codes.settings`: the ``[codes]`` config section and the platform factory.
+- :mod:`~kiosk.codes.factory`: the platform adapter and the scan gate from the ``[codes]``
+  config section (``config/codes.py``).
 """
 
 from kiosk.codes.classify import Classification, Classifier, CodeClass, classify, safe_summary

@@ -20,8 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from config.codes import (  # the [codes] section's defaults
+    DEFAULT_ENTERPRISE_PATTERNS,
+    DEFAULT_LICENCE_HOSTS,
+    DEFAULT_RESIDENT_PATTERNS,
+    DEFAULT_TICKET_PATTERNS,
+)
 from drivers.idcard.idnumber import is_valid_id_number
-from kiosk.codes.tokens import TOKEN_PATTERNS, TokenKind
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -57,14 +62,6 @@ _LABELS_ZH = {
     CodeClass.UNKNOWN: "未知",
 }
 
-DEFAULT_RESIDENT_PATTERNS: tuple[str, ...] = (TOKEN_PATTERNS[TokenKind.RESIDENT],)
-DEFAULT_ENTERPRISE_PATTERNS: tuple[str, ...] = (TOKEN_PATTERNS[TokenKind.ENTERPRISE],)
-DEFAULT_TICKET_PATTERNS: tuple[str, ...] = (
-    r"^[A-Z]{1,2}\d{3,4}$",  # a queue number as called: A005
-    r"^(?:TICKET|QUEUE|RECEIPT):[0-9A-Za-z._-]{1,64}$",  # a ticket or receipt QR
-    r"^\d{10,32}$",  # a receipt (办件) number; ID and phone numbers are excluded first
-)
-DEFAULT_LICENCE_HOSTS: tuple[str, ...] = ("gsxt.gov.cn", "gsxt.amr.gov.cn")
 
 
 def uscc_check_char(first17: str) -> str:

@@ -46,6 +46,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from config.codes import ENTERPRISE_TOKEN_PATTERN, RESIDENT_TOKEN_PATTERN
 from kiosk.codes.refusals import CodeRefused, RefusalReason
 
 VERSION = 1
@@ -78,8 +79,8 @@ PREFIXES: dict[TokenKind, str] = {TokenKind.RESIDENT: "RC1:", TokenKind.ENTERPRI
 _KIND_BY_PREFIX = {prefix: kind for kind, prefix in PREFIXES.items()}
 #: regular expressions the scan classifier uses for this format
 TOKEN_PATTERNS: dict[TokenKind, str] = {
-    TokenKind.RESIDENT: r"^RC1:[A-Z2-7]{150,240}$",
-    TokenKind.ENTERPRISE: r"^EC1:[A-Z2-7]{150,240}$",
+    TokenKind.RESIDENT: RESIDENT_TOKEN_PATTERN,
+    TokenKind.ENTERPRISE: ENTERPRISE_TOKEN_PATTERN,
 }
 
 

@@ -6,8 +6,8 @@
   (``kiosk queue serve``); :func:`add_cli` registers the ``kiosk queue`` commands.
 - :class:`QueueSettings` is the ``[queue]`` config section.
 
-Names are imported on first use (PEP 562), so ``config/schema.py`` can import
-``kiosk.queue.settings`` without pulling in the server, the client or ``config`` itself.
+Names are imported on first use (PEP 562). The ``[queue]`` section lives in ``config/queue.py``
+(config owns every section schema; kiosk imports config, never the other way).
 No Kivy here. Every call may block: run it on a worker thread. See docs/queue.md.
 """
 
@@ -17,6 +17,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    **{name: "config.queue" for name in (
+        "CategorySettings", "OfflineRange", "QueueSettings", "TideLine", "WindowSettings")},
     "HttpQueueService": "client",
     "QueueEngine": "engine",
     "build_queue_service": "factory",
@@ -34,8 +36,6 @@ _EXPORTS = {
     **{name: "models" for name in (
         "AppointmentIn", "CategoryStatus", "ImportResult", "Priority", "ReconcileResult",
         "Ticket", "TicketState", "WindowStatus")},
-    **{name: "settings" for name in (
-        "CategorySettings", "OfflineRange", "QueueSettings", "TideLine", "WindowSettings")},
 }
 
 __all__ = sorted([*_EXPORTS, "add_cli"])
@@ -45,7 +45,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'kiosk.queue' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kiosk.queue.{module}"), name)
+    value = getattr(importlib.import_module(module if "." in module else f"kiosk.queue.{module}"),
+                    name)
     globals()[name] = value
     return value
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sqlite3
@@ -97,8 +96,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace, config: Any | None) -> tuple[Any, Any]:
     """(config, queue settings) for the command."""
+    from config.queue import load_settings_file
     from kiosk.queue.factory import queue_settings
-    from kiosk.queue.settings import load_settings_file
 
     if config is None:
         from config.loader import load_config
@@ -144,12 +143,12 @@ def run(args: argparse.Namespace, config: Any | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
+    from kiosk.cli.logging_setup import setup_logging  # the one set-up, with the filter
     from kiosk.queue.engine import QueueEngine
     from kiosk.queue.hours import OpeningHours
     from kiosk.queue.server import QueueHttpServer
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    setup_logging(args.log_level)
     try:
         engine = QueueEngine(args.db, settings, OpeningHours.from_terminal(config.terminal))
     except (OSError, ValueError, sqlite3.Error) as exc:

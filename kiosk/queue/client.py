@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from config.checks import is_loopback_host
+from config.queue import QueueSettings
 from drivers.privacy import mask_name
 from kiosk.queue import windows as tide
 from kiosk.queue.errors import (
@@ -47,7 +48,6 @@ from kiosk.queue.models import (
     WindowStatus,
 )
 from kiosk.queue.offline import OfflineStore
-from kiosk.queue.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 WAL journal so readers (status, the calling display, a staff CLI in another process) never
 block the writer; ``BEGIN IMMEDIATE`` for every change so two processes issuing at once
 serialise on SQLite's write lock instead of failing; ``synchronous`` from the settings
-(``full`` by default: see :class:`kiosk.queue.settings.QueueSettings`). The ``UNIQUE(day,
+(``full`` by default: see :class:`config.queue.QueueSettings`). The ``UNIQUE(day,
 category, number)`` constraint is the last line of defence against a number given twice.
 """
 

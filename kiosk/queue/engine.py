@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from config.queue import CategorySettings, QueueSettings
 from drivers.privacy import mask_name
 from kiosk.queue import db, estimate
 from kiosk.queue import windows as tide
@@ -69,7 +70,6 @@ from kiosk.queue.models import (
     WindowStatus,
     label,
 )
-from kiosk.queue.settings import CategorySettings, QueueSettings
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from config.queue import QueueSettings
 from kiosk.queue.client import HttpQueueService
 from kiosk.queue.engine import QueueEngine
 from kiosk.queue.hours import OpeningHours
 from kiosk.queue.offline import OfflineStore
 from kiosk.queue.service import EmbeddedQueueService, QueueService
-from kiosk.queue.settings import QueueSettings
 
 
 def queue_settings(config: Any) -> QueueSettings:

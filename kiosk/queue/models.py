@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from config.queue import MAX_NUMBER  # noqa: F401 (three digits: A001 … A999)
 from drivers.privacy import mask_id_number, mask_name
-
-MAX_NUMBER = 999  # three digits: A001 … A999
 
 
 class Priority(enum.IntEnum):

@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from config.queue import QueueSettings
 from drivers.privacy import mask_name
 from kiosk.queue import db
 from kiosk.queue import windows as tide
 from kiosk.queue.errors import InvalidRequest, QueueUnavailable, UnknownCategory
 from kiosk.queue.hours import OpeningHours
 from kiosk.queue.models import Priority, Ticket, TicketState, label
-from kiosk.queue.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 

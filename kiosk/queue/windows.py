@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.queue.settings import QueueSettings
+from config.queue import QueueSettings
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ invents its own numbering.
 from __future__ import annotations
 
 import enum
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from config.ratings import BAD_REASONS  # noqa: F401 (the [ratings] defaults, re-exported)
 
 
 class Level(enum.StrEnum):
@@ -49,7 +50,6 @@ LABELS = {
     Level.VERY_DISSATISFIED: "非常不满意",
 }
 
-BAD_REASONS = ("等待时间长", "操作复杂", "设备故障", "信息不准确", "工作人员态度", "其他")
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,3 @@ class RatingRecord:
 
 class RatingRecorder(Protocol):
     def record(self, record: RatingRecord) -> None: ...
-
-
-class MemoryRatingRecorder:
-    """Embedded default until the outbox lands: keeps records in memory."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.records: list[RatingRecord] = []
-
-    def record(self, record: RatingRecord) -> None:
-        if record.level is not None and record.level.is_bad and not record.reasons:
-            raise ValueError("a bad rating needs at least one reason")
-        with self._lock:
-            self.records.append(record)

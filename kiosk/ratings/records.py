@@ -235,7 +235,7 @@ class RatingRecordBuilder:
     @classmethod
     def from_config(cls, config: Any, settings: RatingSettings | None = None
                     ) -> RatingRecordBuilder:
-        """From a ``KioskConfig`` (uses ``config.ratings`` once the lead mounts it)."""
+        """From a ``KioskConfig`` (its ``ratings`` section)."""
         settings = settings or getattr(config, "ratings", None) or RatingSettings()
         term = config.terminal
         return cls(term.id, term.region_code, term.timezone, settings)

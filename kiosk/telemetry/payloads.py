@@ -25,6 +25,11 @@ KINDS = ("presence", "birth", "health", "rating", "event", "command", "command_r
 
 #: events the kiosk sends (``name`` of an event payload)
 EVENT_NAMES = ("call_staff", "session", "error", "alarm", "maintenance", "started", "stopping")
+#: ``outcome`` of a ``session`` event (kiosk.event.v1.json allows these and nothing else)
+SESSION_OUTCOMES = ("completed", "abandoned", "timeout", "error")
+#: how a session ended (``SessionMachine.end_session(reason)``) → its reported outcome; the
+#: reason itself travels beside it as ``reason``
+_OUTCOME_OF_REASON = {"completed": "completed", "idle": "timeout", "error": "error"}
 #: result statuses of a command
 RESULT_STATUSES = ("ok", "failed", "refused", "unsupported")
 
@@ -80,6 +85,13 @@ def event(terminal: str, name: str, data: Mapping[str, Any] | None = None, *,
         raise ValueError(f"unknown event {name!r}; one of {', '.join(EVENT_NAMES)}")
     return envelope("event", terminal, {"name": name, "data": clean(dict(data or {}))}, ts=ts,
                     record_id=record_id)
+
+
+def session_outcome(reason: str) -> str:
+    """The schema's outcome for a session end reason: ``completed``; ``idle`` → ``timeout``;
+    ``error``; every other way out (``user``, ``maintenance``, ``out_of_service``,
+    ``shutdown``…) left the item unfinished → ``abandoned``."""
+    return _OUTCOME_OF_REASON.get(reason, "abandoned")
 
 
 def rating(record: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@ nonce): what each does on this terminal.
 
 The handler runs on the telemetry thread. Anything that touches the UI is handed to the UI
 thread and waited for (bounded); the UI registers its actions with :meth:`attach_ui`.
-A screenshot is refused while a resident's session is on screen.
+A screenshot (and maintenance on) is refused while a resident's session is on screen: that is
+checked on the UI thread, right before the action, since a session can start in between.
 """
 
 from __future__ import annotations
@@ -60,25 +61,30 @@ class RemoteCommands:
             self._handoff.post(ui.restart)
             return CommandResult("ok", "restarting (the supervisor starts the kiosk again)")
         if name == "maintenance":
-            if args.get("on", True) and self._machine.in_session:
-                return CommandResult("failed", "refused: a resident is using the terminal; "
-                                     "try again when the session has ended")
-            action = ui.enter_maintenance if args.get("on", True) else ui.exit_maintenance
-            return self._on_ui(action, "maintenance " + ("on" if args.get("on", True) else "off"))
+            on = bool(args.get("on", True))
+            return self._on_ui(ui.enter_maintenance if on else ui.exit_maintenance,
+                               "maintenance " + ("on" if on else "off"),
+                               refuse_in_session="refused: a resident is using the terminal; "
+                               "try again when the session has ended" if on else None)
         if name == "print_test_page":
             return self._on_ui(ui.print_test_page, "test page sent to the printer")
         if name == "screenshot":
-            if self._machine.in_session:
-                return CommandResult("failed", "refused: a resident's session is on screen")
-            return self._on_ui(ui.screenshot, "screenshot taken")
+            return self._on_ui(ui.screenshot, "screenshot taken",
+                               refuse_in_session="refused: a resident's session is on screen")
         return None  # unsupported
 
-    def _on_ui(self, action: Callable[[], Any], detail: str) -> CommandResult:
+    def _on_ui(self, action: Callable[[], Any], detail: str,
+               refuse_in_session: str | None = None) -> CommandResult:
+        """Run ``action`` on the UI thread and wait for it (bounded). ``refuse_in_session``:
+        refuse with this text if a session is on when the UI thread gets to it."""
         done = threading.Event()
         outcome: dict[str, Any] = {}
 
         def run() -> None:
             try:
+                if refuse_in_session is not None and self._machine.in_session:
+                    outcome["error"] = refuse_in_session
+                    return
                 outcome["value"] = action()
             except Exception as exc:  # reported to the fleet, not raised in the UI
                 outcome["error"] = exc

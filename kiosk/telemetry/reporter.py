@@ -216,13 +216,22 @@ class Reporter:
             self._call_staff += 1
         return self.record_event("call_staff", {"screen": screen, "flow": flow})
 
-    def record_session(self, flow: str, outcome: str, duration_s: float) -> bool:
-        """A session ended: ``outcome`` completed / abandoned / timeout / error."""
+    def record_session(self, flow: str, outcome: str, duration_s: float,
+                       reason: str = "") -> bool:
+        """A session ended: ``outcome`` completed / abandoned / timeout / error (see
+        :func:`payloads.session_outcome` for a machine's end reason), ``reason`` as it ended."""
+        if outcome not in payloads.SESSION_OUTCOMES:
+            raise ValueError(f"session outcome {outcome!r} is not one of "
+                             f"{', '.join(payloads.SESSION_OUTCOMES)}; map an end reason with "
+                             "payloads.session_outcome()")
         with self._counts_lock:
             per_flow = self._sessions.setdefault(flow, {})
             per_flow[outcome] = per_flow.get(outcome, 0) + 1
-        return self.record_event("session", {"flow": flow, "outcome": outcome,
-                                             "duration_s": round(float(duration_s), 1)})
+        data: dict[str, Any] = {"flow": flow, "outcome": outcome,
+                                "duration_s": round(float(duration_s), 1)}
+        if reason:
+            data["reason"] = reason
+        return self.record_event("session", data)
 
     def record_error(self, source: str, message: str) -> bool:
         """An error worth the monitoring desk's attention (scrubbed of personal data)."""
@@ -543,8 +552,7 @@ __all__ = ["CommandResult", "Reporter", "ReporterError", "ReporterRatingRecorder
 
 
 class ReporterRatingRecorder:
-    """Adapter to the session's ``kiosk.ratings.levels.RatingRecorder`` protocol: the composition
-    root can pass this where ``MemoryRatingRecorder`` is used today. Raises
+    """Adapter to the session's ``kiosk.ratings.levels.RatingRecorder`` protocol. Raises
     :class:`kiosk.ratings.records.RatingError` for a record that breaks the rules and
     :class:`kiosk.outbox.OutboxFull` when it cannot be stored."""
 

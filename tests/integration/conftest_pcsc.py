@@ -122,9 +122,10 @@ class PcscService:
 
 def _require_binaries() -> None:
     if shutil.which("pcscd") is None:
-        pytest.skip("pcscd is not installed (Debian package pcscd)")
+        pytest.fail("pcscd is not installed: `make setup` installs Debian's pcscd")
     if not VPCD_DRIVER.exists() or not VPCD_CONFIG.exists():
-        pytest.skip("the vpcd virtual reader is not installed (Debian package vsmartcard-vpcd)")
+        pytest.fail("the vpcd virtual reader is not installed: `make setup` installs "
+                    "Debian's vsmartcard-vpcd")
 
 
 class _Shared:
@@ -168,8 +169,9 @@ def _acquire(tmp_path_factory: pytest.TempPathFactory) -> PcscService:
             service.wait_for_reader()
         else:
             if os.geteuid() != 0 and not os.access("/run/pcscd", os.W_OK):
-                pytest.skip("no pcscd is running and this user cannot start one "
-                            "(needs write access to /run/pcscd)")
+                pytest.fail("no pcscd is running and this user cannot start one "
+                            "(needs write access to /run/pcscd: run the tests as root, or "
+                            "start pcscd as a service)")
             service = PcscService(owned=True,
                                   log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
             try:
@@ -202,7 +204,7 @@ def _release() -> None:
 
 @pytest.fixture(scope="session")
 def pcsc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscService]:
-    pytest.importorskip("smartcard", reason="pyscard is not installed (extra 'smartcard')")
+    import smartcard  # noqa: F401 (pyscard, extra 'smartcard': installed by `make setup`)
     _require_binaries()
     service = _acquire(tmp_path_factory)
     try:

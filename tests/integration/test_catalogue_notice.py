@@ -7,39 +7,29 @@ downloads the new version from the real HTTP server at once instead of at the ne
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
+from config.catalogue import CatalogueSettings
 from kiosk.catalogue.bundle import generate_key, public_key_text
 from kiosk.catalogue.notice import notice_payload, notice_topic, parse_notice
 from kiosk.catalogue.runtime import build_catalogue
 from kiosk.catalogue.samples import numbered_bundle, numbered_version, sample_catalogue
 from kiosk.catalogue.server import BundleServer
-from kiosk.catalogue.settings import CatalogueSettings
-
-mqtt = pytest.importorskip("paho.mqtt.client")
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None,
-                                reason="mosquitto is not installed")
 
 KEY = generate_key()
 PREFIX = "kiosk/v1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
-    port = free_port()
+def broker(tmp_path: Path, reserved_port: int):  # type: ignore[no-untyped-def]
+    port = reserved_port  # mosquitto cannot report an OS-assigned TCP port: hold one for it
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from config.catalogue import CatalogueSettings
 from kiosk.catalogue.bundle import generate_key, gzip_json, public_key_text, sign_payload
 from kiosk.catalogue.model import Catalogue
 from kiosk.catalogue.runtime import CatalogueRuntime, build_catalogue
@@ -25,7 +26,6 @@ from kiosk.catalogue.samples import (
     version_name,
 )
 from kiosk.catalogue.server import BundleServer
-from kiosk.catalogue.settings import CatalogueSettings
 
 KEY = generate_key()
 STRANGER = generate_key()

@@ -46,7 +46,7 @@ class FakeUi:
     def print_test_page(self) -> None: ...
 
     def screenshot(self) -> str:
-        return "/tmp/shot.png"
+        return "screenshots/shot.png"  # never written (the real app: tests/ui/test_remote_app.py)
 
     def restart(self) -> None: ...
 

@@ -4,7 +4,6 @@ certificate from the fleet CA."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import threading
 import time
@@ -18,9 +17,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fleet.broker import acl_text
 from fleet.lab import FleetLab
 from fleet.pki import TestCA
-
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None,
-                                reason="needs the mosquitto broker (Debian package mosquitto)")
 
 T1, T2 = "JN-T1", "JN-T2"
 

@@ -4,7 +4,6 @@ signed remote commands (accepted, refused and reported), outbox while the broker
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,9 +16,6 @@ from fleet.lab import FleetLab
 from fleet.receiver import FleetReceiver
 from fleet.schemas import errors
 from kiosk.telemetry import Command, CommandResult, Reporter
-
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None,
-                                reason="needs the mosquitto broker (Debian package mosquitto)")
 
 T1 = "JN-T1"
 

@@ -243,8 +243,7 @@ def test_staff_page_script_runs_a_full_cycle(server: QueueHttpServer, tmp_path: 
     import subprocess
 
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    assert node is not None, "node is not installed: `make setup` installs Debian's nodejs"
     server.engine.issue_ticket("A", holder_name="张三")
     server.engine.issue_ticket("A", priority="green")
     html = STAFF_HTML

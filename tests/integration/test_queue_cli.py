@@ -1,5 +1,5 @@
-"""``kiosk queue ...`` as staff and technicians run it (``python -m kiosk.queue`` until the lead
-wires it into ``kiosk``): a full cycle from taking a number to served, and clear errors."""
+"""``kiosk queue ...`` as staff and technicians run it (here as ``python -m kiosk.queue``, the
+same commands): a full cycle from taking a number to served, and clear errors."""
 
 from __future__ import annotations
 
@@ -131,11 +131,11 @@ def test_openapi_command() -> None:
 
 
 def test_add_cli_fits_the_kiosk_parser() -> None:
-    """What the lead wires into kiosk/cli/main.py: `kiosk queue ...` with --profile/--config."""
+    """What kiosk/cli/main.py wires in: `kiosk queue ...` with --profile/--config."""
     parser = argparse.ArgumentParser(prog="kiosk")
     sub = parser.add_subparsers(dest="command", required=True)
     add_cli(sub)
-    args = parser.parse_args(["queue", "serve", "--db", "/tmp/q.sqlite", "--port", "0"])
+    args = parser.parse_args(["queue", "serve", "--db", "hall.sqlite", "--port", "0"])
     assert args.command == "queue" and args.queue_command == "serve"
     assert args.profile == "demo" and args.config is None and callable(args.handler)
     args = parser.parse_args(["queue", "call", "--url", "http://127.0.0.1:1", "--window", "1"])

@@ -33,12 +33,6 @@ SH = ZoneInfo("Asia/Shanghai")
 ALWAYS = OpeningHours([], SH)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def settings(**changes: object) -> QueueSettings:
     return QueueSettings(synchronous="normal", offline_ranges=[
         {"terminal": "K-0001", "first": 901, "last": 903},
@@ -133,14 +127,11 @@ def test_a_lost_answer_is_retried_without_a_second_ticket(engine: QueueEngine) -
             proxy.close()
 
 
-def test_unreachable_server_is_said_within_the_time_out() -> None:
-    port = free_port()
-    client = HttpQueueService(f"http://127.0.0.1:{port}", timeout_s=0.5, retries=2,
+def test_unreachable_server_is_said_plainly(reserved_port: int) -> None:
+    client = HttpQueueService(f"http://127.0.0.1:{reserved_port}", timeout_s=0.5, retries=2,
                               backoff_s=0.05)
-    started = time.monotonic()
     with pytest.raises(QueueUnavailable) as err:
         client.issue_ticket("A")
-    assert time.monotonic() - started < 2
     assert "暂时无法连接" in err.value.message and "Connection" in err.value.details["reason"]
     client.close()
 
@@ -149,16 +140,24 @@ def test_a_hung_server_times_out() -> None:
     listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     client = HttpQueueService(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_s=0.3,
                               retries=1, backoff_s=0.01)
-    started = time.monotonic()
     with pytest.raises(QueueUnavailable, match="暂时无法连接"):
         client.categories()
-    assert 0.5 < time.monotonic() - started < 3
     client.close()
+    listener.setblocking(False)
+    attempts = 0
+    while True:  # the connections the client made, each given up after its time-out
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            break
+        conn.close()
+        attempts += 1
     listener.close()
+    assert attempts == 2  # the first try and one retry, then the plain message
 
 
-def test_the_client_survives_a_server_restart(tmp_path: Path) -> None:
-    port = free_port()
+def test_the_client_survives_a_server_restart(tmp_path: Path, reserved_port: int) -> None:
+    port = reserved_port
     engine = QueueEngine(tmp_path / "hall.sqlite", settings())
     server = QueueHttpServer(engine, port=port).start()
     client = HttpQueueService(f"http://127.0.0.1:{port}/api/v1", timeout_s=2, retries=3,
@@ -195,8 +194,8 @@ def test_server_errors_come_back_typed(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_offline_numbers_are_taken_in_later(tmp_path: Path) -> None:
-    port = free_port()
+def test_offline_numbers_are_taken_in_later(tmp_path: Path, reserved_port: int) -> None:
+    port = reserved_port
     engine = QueueEngine(tmp_path / "hall.sqlite", settings())
     server = QueueHttpServer(engine, port=port).start()
     config = settings()
@@ -212,9 +211,8 @@ def test_offline_numbers_are_taken_in_later(tmp_path: Path) -> None:
         assert all(t.offline and t.people_ahead is None for t in offline)
         assert offline[0].holder == "赵*" and offline[0].windows == ("1号窗口", "2号窗口")
         assert client.offline_now
-        started = time.monotonic()
-        third = client.issue_ticket("B")  # straight to the range: no time-out per tap
-        assert time.monotonic() - started < 0.2 and third.number == "B901"
+        third = client.issue_ticket("B")  # straight to the range (its time: bench_queue)
+        assert third.number == "B901"
         tiles = client.categories()
         assert not tiles[0].online and tiles[0].waiting is None
         assert store.pending_count() == 3
@@ -250,8 +248,9 @@ def test_offline_numbers_are_taken_in_later(tmp_path: Path) -> None:
         engine.close()
 
 
-def test_two_kiosks_offline_never_give_the_same_number(tmp_path: Path) -> None:
-    port = free_port()
+def test_two_kiosks_offline_never_give_the_same_number(tmp_path: Path,
+                                                      reserved_port: int) -> None:
+    port = reserved_port
     config = settings()
     engine = QueueEngine(tmp_path / "hall.sqlite", config)
     clients = [HttpQueueService(

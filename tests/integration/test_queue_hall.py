@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.queue import load_settings_file
 from kiosk.queue import HttpQueueService, OfflineStore
 from kiosk.queue.hours import OpeningHours
-from kiosk.queue.settings import load_settings_file
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,15 +35,17 @@ def clock() -> FastForwardClock:
 
 
 @pytest.fixture(scope="session")
-def pilot(display: str, clock: FastForwardClock):
+def pilot(display: str, clock: FastForwardClock, tmp_path_factory: pytest.TempPathFactory):
     from screens.bootstrap import prepare_kivy
 
     prepare_kivy(1920, 1080, maxfps=0)
     from config.loader import load_config
+    from kiosk.cli.demo import with_data_dir
     from kiosk.core import build_kiosk
     from screens.pilot import Pilot
 
-    kiosk = build_kiosk(load_config("demo", env={}), clock=clock)
+    config = with_data_dir(load_config("demo", env={}), tmp_path_factory.mktemp("kiosk-data"))
+    kiosk = build_kiosk(config, clock=clock)
     pilot = Pilot(kiosk).start()
     yield pilot
     pilot.stop()

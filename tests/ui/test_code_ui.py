@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_layout import MODES, SIZES, problems_on_screen
+from test_layout import MODES, SIZES, problems_on_screen, screenshot_folder
 
 from drivers.idcard.samples import EXPIRED, RESIDENT
 from drivers.printer.fake import render_text
@@ -19,9 +19,13 @@ from kiosk.codes.refusals import MESSAGES_EN, MESSAGES_ZH, RefusalReason
 from kiosk.codes.samples import enterprises_of
 from kiosk.i18n import translate
 
-MAX_UI_WORK_MS = 100.0  # as test_session_ui's whole-session check
+SHOTS = Path()  # set for the module by _screenshot_folder
 
-SHOTS = Path("/tmp/code-shots")
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global SHOTS
+    SHOTS = screenshot_folder(tmp_path_factory, "code-shots")
 LI = Person(RESIDENT.id_number, RESIDENT.name)
 
 
@@ -258,7 +262,7 @@ def test_an_expired_code_leaves_the_screen(ui, monkeypatch) -> None:
     assert screen.live.current().text != code.text
 
 
-def test_showing_and_refreshing_a_code_never_blocks_the_ui_thread(ui, monkeypatch) -> None:
+def test_showing_and_refreshing_a_code_then_an_enterprise_code(ui, monkeypatch) -> None:
     monkeypatch.setattr(ui.kiosk.codes, "lifetime_s", 10)  # a refresh within the test
     screen = show_resident_code(ui)
     first = screen.live.current()
@@ -268,12 +272,9 @@ def test_showing_and_refreshing_a_code_never_blocks_the_ui_thread(ui, monkeypatc
     ui.wait_for(lambda: screen.page == "enterprises", what="the enterprise list")
     ui.tap("enterprise_ent-0001")
     ui.wait_for(lambda: screen.page == "show", what="the enterprise code")
+    assert screen.live.current().text != first.text
     ui.tap("complete")
     ui.wait_screen("rating")
-    work = [t * 1000 for t in ui.ui_work_times()]
-    assert len(work) > 100
-    slow = [round(w, 1) for w in work if w > MAX_UI_WORK_MS]
-    assert not slow, f"frames where the UI thread was busy over {MAX_UI_WORK_MS} ms: {slow}"
 
 
 # -- the enterprise code ------------------------------------------------------------------------

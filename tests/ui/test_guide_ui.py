@@ -6,21 +6,24 @@ initials on the on-screen keyboard (no system keyboard, no handwriting) and open
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import pytest
 from kivy.core.window import Window
 from kivy.metrics import dp
 from kivy.uix.textinput import TextInput
-from test_layout import SIZES, problems_on_screen
+from test_layout import SIZES, problems_on_screen, screenshot_folder
 
 from drivers.printer.fake import render_text
 from screens.pilot import PilotError
 
-SHOTS = Path("/tmp/guide-shots")
-MAX_UI_WORK_MS = 100.0
+SHOTS = Path()  # set for the module by _screenshot_folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global SHOTS
+    SHOTS = screenshot_folder(tmp_path_factory, "guide-shots")
 
 #: real queries a resident types on the keyboard (letters or digits) and the item they mean
 KEYBOARD_QUERIES = {
@@ -102,9 +105,6 @@ def test_find_an_item_by_initials_on_the_on_screen_keyboard_and_open_its_guide(u
     assert ui.find("query").text == "D B S Q"
     ui.tap("key_clear")
     assert screen.query == "" and ui.find("query").text.startswith("输入拼音首字母")
-    work = [t * 1000 for t in ui.ui_work_times()]
-    slow = [(i, round(w)) for i, w in enumerate(work) if w > MAX_UI_WORK_MS]
-    assert not slow, f"frames (index, ms) where the UI thread was busy too long: {slow}"
 
 
 @pytest.mark.parametrize(("letters", "code"), list(KEYBOARD_QUERIES.items()))
@@ -115,43 +115,6 @@ def test_keyboard_queries_find_the_item_people_mean(ui, letters: str, code: str)
     ui.tap(f"item_{code}")
     ui.wait_screen("guide_detail")
     assert detail_screen(ui).code == code
-
-
-def test_search_on_every_key_press_is_fast(ui) -> None:
-    """Searching runs on the UI thread on every key: measure the search itself (the issue's
-    target is a median under 5 ms; the catalogue's benchmark says ~0.6 ms) and the whole key
-    handler (search, next letters, list update)."""
-    open_guide(ui)
-    screen = guide_screen(ui)
-    view = screen.view
-    queries = ["ylbx", "dbsq", "gljt", "sydj", "lnyd", "cbdj", "zgrz", "ydjy", "tkgy", "lsjz",
-               "yljz", "cjr", "hlbt", "bydj", "lzf", "qyyl", "zfbt", "jysy", "dibao", "yibao",
-               "shebao", "gaoling", "yiliao", "canji", "低保", "医保", "社保", "高龄津贴",
-               "生育登记", "兵役登记", "养老认证", "低报申请", "高龄津帖", "最低生活保障",
-               "80", "ZJ-019", "zj019", "yl", "d", "ylbxcb"]
-    assert len(queries) >= 40
-    for query in queries:  # warm (the first search of a process loads pypinyin's tables)
-        view.search(query, 8)
-    times = []
-    for _ in range(5):
-        for query in queries:
-            started = time.perf_counter()
-            view.search(query, 8)
-            times.append((time.perf_counter() - started) * 1000)
-    search_median = statistics.median(times)
-    presses = []
-    for word in ("ylbx", "dbsq", "gljt", "sydj", "lnyd", "ydjy") * 3:
-        for char in word:
-            started = time.perf_counter()
-            screen.press(char)
-            presses.append((time.perf_counter() - started) * 1000)
-        screen.press("clear")
-    press_median = statistics.median(presses)
-    print(f"\nsearch over {len(view)} items: median {search_median:.2f} ms, "
-          f"p95 {sorted(times)[int(len(times) * 0.95)]:.2f} ms; key handler median "
-          f"{press_median:.2f} ms, max {max(presses):.1f} ms")
-    assert search_median < 5.0
-    assert press_median < 16.0  # well inside one frame at 60 fps
 
 
 def test_browse_by_life_event_department_and_popular(ui) -> None:

@@ -117,12 +117,20 @@ def _inside(widget, kinds) -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    folder = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", "") or
-                  __import__("tempfile").mkdtemp(prefix="kiosk-layout-"))
+def screenshot_folder(factory: pytest.TempPathFactory, name: str) -> Path:
+    """Where a module's screenshots go for a human to look at: ``$KIOSK_SCREENSHOT_DIR/<name>``
+    when set, else a folder of pytest's own temporary tree (never a fixed /tmp path)."""
+    root = os.environ.get("KIOSK_SCREENSHOT_DIR", "")
+    if not root:
+        return factory.mktemp(name)
+    folder = Path(root) / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_folder(tmp_path_factory, "layout-shots")
 
 
 SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",

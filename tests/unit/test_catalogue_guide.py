@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from config.catalogue import CatalogueSettings
 from drivers.printer.document import QrCode, Text
 from drivers.printer.encoder import EncoderOptions, EscposEncoder
 from drivers.printer.interpreter import render_job
@@ -23,8 +24,7 @@ from kiosk.catalogue.keyboard import (
 )
 from kiosk.catalogue.notice import notice_payload, parse_notice
 from kiosk.catalogue.printing import ASK_AT_WINDOW, SAMPLE_MARK, guide_document, guide_slip
-from kiosk.catalogue.settings import CatalogueSettings
-from kiosk.catalogue.view import CatalogueView
+from kiosk.catalogue.view import CatalogueView, OfferFilter
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_settings_defaults_and_offer_filter(tmp_path: Path) -> None:
     assert settings.url == "" and settings.uses_demo_key
     assert settings.cache_path(tmp_path) == tmp_path / "catalogue"
     custom = CatalogueSettings(levels=["village"], exclude_codes=["CJ-001"], cache_dir="~/c")
-    offer = custom.offer_filter()
+    offer = OfferFilter.from_settings(custom)
     assert offer.levels == {"village"} and "CJ-001" in offer.exclude_codes
     assert not custom.cache_dir.startswith("~")
 

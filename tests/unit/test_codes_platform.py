@@ -10,13 +10,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
+from config.codes import CodesConfig
 from drivers.idcard import samples as cards
 from kiosk.codes import CodeIdentity, CodeRefusal, LiveCode, RefusalReason, resolve_scan
 from kiosk.codes.embedded import EmbeddedCodePlatform
+from kiosk.codes.factory import build_code_platform, classifier, scan_gate
 from kiosk.codes.http_adapter import HttpCodePlatform
 from kiosk.codes.platform import IssuedCode, IssueRefused, Person
 from kiosk.codes.refusals import MESSAGES_EN, MESSAGES_ZH
-from kiosk.codes.settings import CodesConfig, build_code_platform
 from kiosk.codes.tokens import Role, TokenKind, public_key_b64, write_private_key
 from kiosk.identity.person import Identity
 
@@ -164,7 +165,7 @@ def test_live_code_never_outlives_its_validity(platform, clock) -> None:
 def test_settings_defaults_and_validation() -> None:
     config = CodesConfig()
     assert config.duplicate_window_s == 3.0 and config.max_length == 1024
-    assert config.scan_gate().max_length == 1024
+    assert scan_gate(config).max_length == 1024
     for bad in ({"max_length": 1}, {"trusted_keys": ["nope"]}, {"api_key_env": "A-B"},
                 {"resident_patterns": ["("]}, {"duplicate_windows": 3}):
         with pytest.raises(ValidationError):
@@ -172,8 +173,8 @@ def test_settings_defaults_and_validation() -> None:
     for name, field in CodesConfig.model_fields.items():
         assert field.description, f"{name} needs a description for docs/config.md"
     custom = CodesConfig(resident_patterns=[r"^SDJMM\w+$"], ticket_patterns=[])
-    assert custom.classifier().classify("SDJMM123").cls.value == "resident_code"
-    assert custom.classifier().classify("A005").cls.value == "unknown"
+    assert classifier(custom).classify("SDJMM123").cls.value == "resident_code"
+    assert classifier(custom).classify("A005").cls.value == "unknown"
 
 
 def test_factory_embedded_with_key_file_and_trusted_keys(tmp_path, clock) -> None:

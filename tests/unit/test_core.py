@@ -18,7 +18,7 @@ from kiosk.cli.logging_setup import PersonalDataFilter
 from kiosk.core import build_kiosk
 from kiosk.devices.health import HealthMonitor
 from kiosk.mainthread import MainThreadHandoff
-from kiosk.ratings.levels import Level, MemoryRatingRecorder, RatingRecord
+from kiosk.ratings.levels import Level
 from kiosk.session.machine import Phase
 
 
@@ -209,15 +209,6 @@ def test_rating_levels_map_to_both_external_code_tables() -> None:
     assert Level.VERY_SATISFIED.provincial_code == 5
     assert Level.VERY_DISSATISFIED.provincial_code == 1
     assert [level.is_bad for level in Level] == [False, False, False, True, True]
-
-
-def test_bad_rating_without_reason_is_refused() -> None:
-    recorder = MemoryRatingRecorder()
-    with pytest.raises(ValueError, match="reason"):
-        recorder.record(RatingRecord("queue", Level.DISSATISFIED))
-    recorder.record(RatingRecord("queue", Level.DISSATISFIED, ("等待时间长",)))
-    recorder.record(RatingRecord("queue", None))  # not rated is allowed, with no level
-    assert [r.level for r in recorder.records] == [Level.DISSATISFIED, None]
 
 
 def test_identify_prompt_offers_only_the_ways_that_work() -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.queue import CategorySettings, OfflineRange, TideLine, WindowSettings
 from config.schema import OpeningHours as HoursLine
 from kiosk.queue import (
     AppointmentIn,
@@ -25,7 +26,6 @@ from kiosk.queue import (
     UnknownWindow,
 )
 from kiosk.queue.hours import OpeningHours
-from kiosk.queue.settings import CategorySettings, OfflineRange, TideLine, WindowSettings
 
 SH = ZoneInfo("Asia/Shanghai")
 

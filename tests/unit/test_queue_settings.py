@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import Field, ValidationError
 
+from config.queue import load_settings_file
 from config.schema import KioskConfig
 from config.schema import OpeningHours as HoursLine
 from kiosk.queue import (
@@ -31,7 +32,6 @@ from kiosk.queue.appointments import parse_text
 from kiosk.queue.errors import error_from_dict
 from kiosk.queue.estimate import service_seconds, wait_minutes
 from kiosk.queue.hours import OpeningHours, describe
-from kiosk.queue.settings import load_settings_file
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -230,14 +230,16 @@ def test_no_id_numbers_over_plain_http_to_another_host() -> None:
         HttpQueueService("ftp://x")
 
 
-def test_settings_import_nothing_from_config_so_they_can_be_mounted() -> None:
-    """config/schema.py will import kiosk.queue.settings: no cycle back into config."""
+def test_config_imports_nothing_from_kiosk() -> None:
+    """config owns every section schema; kiosk imports config, never the other way round."""
     import subprocess
     import sys
 
-    code = ("import sys, kiosk.queue.settings; "
-            "assert not [m for m in sys.modules if m == 'config' or m.startswith('config.')], "
-            "sorted(m for m in sys.modules if m.startswith('config'))")
+    code = ("import sys, pkgutil, importlib, config; "
+            "[importlib.import_module('config.' + m.name) for m in "
+            "pkgutil.iter_modules(config.__path__) if m.name != '__main__']; "
+            "assert not [m for m in sys.modules if m == 'kiosk' or m.startswith('kiosk.')], "
+            "sorted(m for m in sys.modules if m.startswith('kiosk'))")
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -245,7 +247,7 @@ def test_settings_import_nothing_from_config_so_they_can_be_mounted() -> None:
 
 def test_queue_settings_share_the_config_building_blocks() -> None:
     from config import checks, schema
-    from kiosk.queue import settings as qs
+    from config import queue as qs
 
     assert qs.parse_days is checks.parse_days and qs.parse_hhmm is checks.parse_hhmm
     assert qs.config_problem is schema.config_problem and qs.Section is schema.Section

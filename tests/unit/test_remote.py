@@ -107,3 +107,61 @@ def test_a_ui_that_does_not_answer_times_out() -> None:
     remote.attach_ui(Ui(machine))
     result = remote.handle(command("maintenance", on=True))  # nobody drains the UI queue
     assert result.status == "failed" and "did not answer" in result.detail
+
+
+def test_a_session_that_starts_before_the_ui_thread_runs_the_screenshot_refuses_it() -> None:
+    """The check happens on the UI thread, right before the picture: a resident who touched
+    the screen after the command arrived is never photographed."""
+    machine, handoff, remote, ui = setup()
+    taken: list[str] = []
+    ui.screenshot = lambda: taken.append("shot") or "/data/screenshots/screen.png"
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(remote.handle(command("screenshot"))),
+                              name="telemetry")
+    worker.start()
+    while handoff._pending.empty():  # the command is now waiting for the UI thread
+        assert worker.is_alive()
+        worker.join(0.005)
+    machine.start()  # a resident touches the screen in between
+    while worker.is_alive():
+        handoff.drain()
+        worker.join(0.01)
+    assert result[0].status == "failed" and "session" in result[0].detail
+    assert taken == []
+
+
+def test_maintenance_on_is_checked_on_the_ui_thread_too() -> None:
+    machine, handoff, remote, ui = setup()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(remote.handle(
+        command("maintenance", on=True))), name="telemetry")
+    worker.start()
+    while handoff._pending.empty():
+        assert worker.is_alive()
+        worker.join(0.005)
+    machine.start()
+    while worker.is_alive():
+        handoff.drain()
+        worker.join(0.01)
+    assert result[0].status == "failed" and machine.phase is Phase.HOME and ui.calls == []
+
+
+def test_screenshots_are_deleted_after_the_retention_period(tmp_path) -> None:
+    import os
+
+    from kiosk.telemetry.screenshots import ScreenshotStore
+
+    now = [1_800_000_000.0]
+    store = ScreenshotStore(tmp_path / "screenshots", retention_days=7, clock=lambda: now[0])
+    old, recent = store.new_path(), None
+    old.write_bytes(b"png")
+    os.utime(old, (now[0] - 8 * 86400, now[0] - 8 * 86400))
+    now[0] += 1
+    recent = store.new_path()
+    recent.write_bytes(b"png")
+    os.utime(recent, (now[0] - 6 * 86400, now[0] - 6 * 86400))
+    other = store.folder / "notes.txt"  # not a screenshot: never touched
+    other.write_text("x")
+    os.utime(other, (0, 0))
+    assert store.prune() == [old]
+    assert not old.exists() and recent.exists() and other.exists()

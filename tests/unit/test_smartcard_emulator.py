@@ -102,10 +102,8 @@ def test_vanishes_mid_read(vpcd: StandInVpcd) -> None:
         emulator.remove()
 
 
-def test_insert_without_vpcd_fails_clearly() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]  # a port nobody listens on once closed
-    emulator = SsCardEmulator(CardScript(SAMPLE_CARD), port=port)
+def test_insert_without_vpcd_fails_clearly(reserved_port: int) -> None:
+    emulator = SsCardEmulator(CardScript(SAMPLE_CARD), port=reserved_port)  # nobody listens
     with pytest.raises(ConnectionError, match="vpcd is not listening"):
         emulator.insert(timeout=0.3)
     assert not emulator.inserted

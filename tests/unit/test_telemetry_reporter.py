@@ -75,3 +75,22 @@ def test_recorder_adapter_for_the_session(reporter: Reporter) -> None:
         recorder.record(BasicRecord(item="proof", level=Level.DISSATISFIED))
     timed_out = recorder.record(BasicRecord(item="proof", level=None))
     assert timed_out.values()["level"] == "not_rated"
+
+
+@pytest.mark.parametrize(("reason", "outcome"), [
+    ("completed", "completed"), ("idle", "timeout"), ("user", "abandoned"),
+    ("maintenance", "abandoned"), ("out_of_service", "abandoned"), ("shutdown", "abandoned")])
+def test_a_session_end_reason_is_reported_as_an_outcome_the_schema_allows(
+        reporter: Reporter, reason: str, outcome: str) -> None:
+    from kiosk.telemetry.payloads import SESSION_OUTCOMES, session_outcome
+
+    assert session_outcome(reason) == outcome and outcome in SESSION_OUTCOMES
+    assert reporter.record_session("code", session_outcome(reason), 3.0, reason=reason)
+    data = json.loads(reporter.outbox.peek(1)[0].payload)["values"]["data"]
+    assert data == {"flow": "code", "outcome": outcome, "duration_s": 3.0, "reason": reason}
+
+
+def test_an_outcome_outside_the_schema_is_refused(reporter: Reporter) -> None:
+    with pytest.raises(ValueError, match="session_outcome"):
+        reporter.record_session("code", "idle", 3.0)
+    assert reporter.outbox.peek(1) == []

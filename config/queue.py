@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from kiosk.config_parts import (  # shared with config/ (which mounts QueueSettings)
+from config.parts import (  # the building blocks every section shares
     DAYS_WORDS,
     Section,
     config_field,
@@ -22,7 +22,9 @@ from kiosk.config_parts import (  # shared with config/ (which mounts QueueSetti
     parse_days,
     parse_hhmm,
 )
-from kiosk.queue.models import MAX_NUMBER
+
+#: three digits: A001 … A999 (kiosk.queue.models takes it from here)
+MAX_NUMBER = 999
 
 TIME_WORDS = '"HH:MM" from 00:00 to 23:59 (end may also be 24:00)'
 

@@ -1,25 +1,46 @@
 """``[catalogue]``: where the catalogue comes from, which keys sign it, what this site offers.
 
-A pydantic section for the lead to mount into ``config/schema.py`` as
-``catalogue: CatalogueSettings``. It follows the conventions of the other sections (frozen,
-unknown keys refused, ``description`` and ``allowed`` on every field) so that docs/config.md
-and the config error messages cover it, and it imports nothing from ``config`` so mounting it
-cannot create an import cycle.
+Mounted by ``config/schema.py`` as ``catalogue: CatalogueSettings``. It follows the
+conventions of the other sections (frozen, unknown keys refused, ``description`` and
+``allowed`` on every field). It imports nothing from ``kiosk``: the few facts it checks
+against (key format, the demo key, item levels and codes) are defined here and
+``kiosk.catalogue`` takes them from here.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kiosk.catalogue.bundle import DEMO_PUBLIC_KEY, parse_public_key
-from kiosk.catalogue.model import CODE_PATTERN, LEVELS, Level
-from kiosk.catalogue.view import OfferFilter
+Level = Literal["district", "town", "community", "village"]
+LEVELS: tuple[str, ...] = Level.__args__  # type: ignore[attr-defined]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}$"
+KEY_PREFIX = "ed25519:"
+#: DEMO ONLY: the key of the sample bundle shipped with the software
+DEMO_PUBLIC_KEY = "ed25519:KxqnSSoO3nj8h/8S6Y4acwjWMoaFDaYfkCNNmASyIFA="
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """Read ``ed25519:<base64 of 32 bytes>``; a clear ``ValueError`` otherwise."""
+    text = text.strip()
+    if not text.startswith(KEY_PREFIX):
+        raise ValueError(f"public key {text[:20]!r}… must start with {KEY_PREFIX!r} "
+                         "(write it as ed25519:<base64 of the 32-byte key>)")
+    try:
+        raw = base64.b64decode(text[len(KEY_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"public key {text!r} is not valid base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"public key {text!r} decodes to {len(raw)} bytes, not 32")
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _field(default: Any = ..., description: str = "", *, allowed: str | None = None,
@@ -117,11 +138,6 @@ class CatalogueSettings(BaseModel):
     @property
     def max_bundle_bytes(self) -> int:
         return int(self.max_bundle_mb * 1024 * 1024)
-
-    def offer_filter(self) -> OfferFilter:
-        return OfferFilter(levels=frozenset(self.levels), categories=frozenset(self.categories),
-                           include_codes=frozenset(self.include_codes),
-                           exclude_codes=frozenset(self.exclude_codes))
 
     def cache_path(self, data_dir: str | Path) -> Path:
         return Path(self.cache_dir) if self.cache_dir else Path(data_dir) / "catalogue"

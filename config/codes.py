@@ -1,5 +1,5 @@
 """Configuration of scanned codes and the code platform (mounted by config/schema.py as
-``[codes]``), and the factory that builds the platform adapter from it.
+``[codes]``); ``kiosk.codes.factory`` builds the platform adapter and the scan gate from it.
 
 The adapter *type*, *url* and *timeout* are those of ``[backends.platform]`` (``type =
 "embedded"`` or ``"http"``); this section holds what is specific to codes: keys, lifetimes,
@@ -9,26 +9,32 @@ issuer key is a PEM file, the HTTP API key is read from an environment variable.
 
 from __future__ import annotations
 
-import logging
-import os
+import base64
+import binascii
 import re
-from collections.abc import Callable
-from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kiosk.codes.classify import (
-    DEFAULT_ENTERPRISE_PATTERNS,
-    DEFAULT_LICENCE_HOSTS,
-    DEFAULT_RESIDENT_PATTERNS,
-    DEFAULT_TICKET_PATTERNS,
-    Classifier,
+#: the compact tokens of the embedded platform (kiosk.codes.tokens takes them from here)
+RESIDENT_TOKEN_PATTERN = r"^RC1:[A-Z2-7]{150,240}$"
+ENTERPRISE_TOKEN_PATTERN = r"^EC1:[A-Z2-7]{150,240}$"
+DEFAULT_RESIDENT_PATTERNS: tuple[str, ...] = (RESIDENT_TOKEN_PATTERN,)
+DEFAULT_ENTERPRISE_PATTERNS: tuple[str, ...] = (ENTERPRISE_TOKEN_PATTERN,)
+DEFAULT_TICKET_PATTERNS: tuple[str, ...] = (
+    r"^[A-Z]{1,2}\d{3,4}$",  # a queue number as called: A005
+    r"^(?:TICKET|QUEUE|RECEIPT):[0-9A-Za-z._-]{1,64}$",  # a ticket or receipt QR
+    r"^\d{10,32}$",  # a receipt (办件) number; ID and phone numbers are excluded first
 )
-from kiosk.codes.gate import ScanGate
-from kiosk.codes.platform import CodePlatform
-from kiosk.codes.tokens import load_private_key, load_public_key_b64
+DEFAULT_LICENCE_HOSTS: tuple[str, ...] = ("gsxt.gov.cn", "gsxt.amr.gov.cn")
 
-log = logging.getLogger(__name__)
+
+def load_public_key_b64(text: str) -> Ed25519PublicKey:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"not a base64 Ed25519 public key (32 bytes): {text[:12]!r}…") from exc
 
 
 class _Section(BaseModel):
@@ -107,51 +113,3 @@ class CodesConfig(_Section):
         if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(f"{value!r} is not an environment variable name")
         return value
-
-    def classifier(self) -> Classifier:
-        return Classifier(self.resident_patterns, self.enterprise_patterns,
-                          self.ticket_patterns, self.licence_hosts)
-
-    def scan_gate(self) -> ScanGate:
-        return ScanGate(max_length=self.max_length, window_s=self.duplicate_window_s,
-                        classifier=self.classifier())
-
-
-def build_code_platform(codes: CodesConfig, backend: Any, terminal_id: str, *,
-                        environ: dict[str, str] | None = None,
-                        clock: Callable[[], float] | None = None) -> CodePlatform:
-    """The platform adapter for ``backend`` (``config.backends.platform``: ``type``, ``url``,
-    ``timeout_s``). Raises ``ValueError`` with a plain explanation when a file is unusable."""
-    import time
-
-    clock = clock or time.time
-    if backend.type == "http":
-        from kiosk.codes.http_adapter import HttpCodePlatform
-
-        env = os.environ if environ is None else environ
-        api_key = env.get(codes.api_key_env, "") if codes.api_key_env else ""
-        return HttpCodePlatform(backend.url, timeout_s=float(backend.timeout_s),
-                                api_key=api_key, terminal_id=terminal_id, clock=clock)
-    from kiosk.codes.embedded import EmbeddedCodePlatform
-
-    key = None
-    if codes.issuer_key_file:
-        try:
-            key = load_private_key(codes.issuer_key_file)
-        except OSError as exc:
-            raise ValueError(f"codes.issuer_key_file: cannot read {codes.issuer_key_file}: "
-                             f"{exc.strerror}") from exc
-        except ValueError as exc:
-            raise ValueError(f"codes.issuer_key_file: {exc}") from exc
-    else:
-        log.warning("codes.issuer_key_file is empty: codes are signed with a key made for this "
-                    "run only")
-    return EmbeddedCodePlatform(key, terminal_id=_code_terminal_id(terminal_id),
-                                lifetime_s=codes.lifetime_s, trusted_keys=codes.trusted_keys,
-                                skew_s=float(codes.clock_skew_s), clock=clock)
-
-
-def _code_terminal_id(terminal_id: str) -> str:
-    """A terminal id as a code may carry it (1-40 of A-Z a-z 0-9 . _ -); config ids already are."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", terminal_id).strip("-")[:40]
-    return cleaned or "TERMINAL"
