@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.queue import db
-from kiosk.queue.errors import InvalidRequest, QueueError, TicketNotFound
+from kiosk.queue.errors import Forbidden, InvalidRequest, TicketNotFound, Unauthorized
 
 HALL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS hall_terminals (
@@ -69,14 +69,7 @@ ROLES = ("staff", "admin")
 HELP_STATES = ("pending", "acknowledged", "done")
 
 
-class AuthError(QueueError):
-    code = "unauthorized"
-    http_status = 401
-
-
-class Forbidden(QueueError):
-    code = "forbidden"
-    http_status = 403
+AuthError = Unauthorized
 
 
 class HelpNotFound(TicketNotFound):

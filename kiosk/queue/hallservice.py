@@ -14,22 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.queue.engine import QueueEngine
-from kiosk.queue.errors import BadTransition, InvalidRequest, QueueError
-from kiosk.queue.hall import Call, Forbidden, HallStore, Staff
+from kiosk.queue.errors import (
+    BadTransition,
+    Forbidden,
+    InvalidRequest,
+    QueueError,
+    RateLimited,
+    WindowPaused,
+)
+from kiosk.queue.hall import Call, HallStore, Staff
 from kiosk.queue.hub import Hub
 from kiosk.queue.models import Ticket, TicketState, WindowStatus
 from kiosk.speech import call_phrase, synthesize
 
 log = logging.getLogger(__name__)
-
-
-class RateLimited(QueueError):
-    code = "rate_limited"
-    http_status = 429
-
-
-class WindowPaused(QueueError):
-    code = "paused"
 
 
 def _key_next_to_db(key: Path, db_path: Path) -> bool:
@@ -165,10 +163,8 @@ class HallService:
 
     def _ticket_window(self, staff: Staff, ticket_id: str) -> Ticket:
         ticket = self.engine.ticket(ticket_id)
-        if not ticket.window:
-            raise BadTransition(f"{ticket.number}号还没有被叫号", ticket=ticket_id,
-                                state=ticket.state.value)
-        self._may(staff, ticket.window)
+        if ticket.window:  # not called yet: the engine refuses the move itself
+            self._may(staff, ticket.window)
         return ticket
 
     def windows(self) -> list[WindowStatus]:
