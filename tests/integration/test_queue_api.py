@@ -231,7 +231,7 @@ def test_a_paused_window_calls_nobody(hall: Hall) -> None:
     assert hall.li.put(f"{API}/windows/1/paused", json={"paused": True}).json() == {
         "paused": True}
     assert error(hall.li.post(f"{API}/windows/1/call-next", json={}), 409)["code"] == "paused"
-    assert [w["paused"] for w in hall.li.get(f"{API}/windows").json()][0] is True
+    assert hall.li.get(f"{API}/windows").json()[0]["paused"] is True
     hall.li.put(f"{API}/windows/1/paused", json={"paused": False})
     assert hall.li.post(f"{API}/windows/1/call-next", json={}).json()["ticket"]["number"] == \
         "A001"
