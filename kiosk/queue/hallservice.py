@@ -20,6 +20,7 @@ from kiosk.queue.errors import (
     InvalidRequest,
     QueueError,
     RateLimited,
+    TicketNotFound,
     WindowPaused,
 )
 from kiosk.queue.hall import Call, HallStore, Staff
@@ -155,7 +156,9 @@ class HallService:
     # -- staff -----------------------------------------------------------------------------------
     def _may(self, staff: Staff, window: str) -> str:
         window = str(window)
-        self.engine._window_id(window)  # unknown window: 422 before 403
+        if window not in self.settings.window_map:  # unknown window: 404 before 403
+            raise TicketNotFound(f"没有窗口 {window!r}", window=window,
+                                 allowed=sorted(self.settings.window_map))
         if not staff.may_serve(window):
             raise Forbidden(f"您没有{window}号窗口的权限", window=window,
                             allowed=list(staff.windows))
@@ -166,6 +169,12 @@ class HallService:
         if ticket.window:  # not called yet: the engine refuses the move itself
             self._may(staff, ticket.window)
         return ticket
+
+    def category(self, code: str) -> Any:
+        if code not in self.settings.category_map:
+            raise TicketNotFound(f"没有业务类别 {code!r}", category=code,
+                                 allowed=sorted(self.settings.category_map))
+        return self.engine.category(code)
 
     def windows(self) -> list[WindowStatus]:
         return self.engine.windows()
