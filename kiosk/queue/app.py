@@ -119,6 +119,31 @@ def _call_out(svc: HallService, call: Any) -> dict[str, Any]:
     return svc.call_view(call)
 
 
+class _SafeHeaders:
+    """Plain ASGI middleware (no per-request task, unlike BaseHTTPMiddleware): answers are
+    not cached unless they say so, and content types are not sniffed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 def build_app(svc: HallService, *, secure_cookies: bool = False) -> FastAPI:
     app = FastAPI(title="爱山东 hall queue server", version="2.0",
                   description="Tickets, check-in, window staff, calling display, help requests. "
@@ -158,12 +183,7 @@ def build_app(svc: HallService, *, secure_cookies: bool = False) -> FastAPI:
         log.error("queue database error: %s", exc)
         return _error(503, "unavailable", "排队系统数据库暂时不可用，请稍后再试")
 
-    @app.middleware("http")
-    async def _no_store(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    app.add_middleware(_SafeHeaders)
 
     _api_routes(app)
     from kiosk.queue.pages import add_pages

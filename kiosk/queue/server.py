@@ -39,7 +39,9 @@ class QueueHttpServer:
         self.tls = bool(cert and key)
         self.app = build_app(self.service, secure_cookies=self.tls)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the accepted connections (it checks
+        # sock.proto): without it every answer waits ~40 ms for a delayed ACK (Nagle)
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(512)
