@@ -179,7 +179,8 @@ class QueueSettings(Section):
     checkin_late_min: int = _f(15, "Minutes after the booked time until which an appointment "
                                "can be checked in.", ge=0, le=240)
     key_file: str = _f("", "Secret key for the keyed hash of ID numbers of imported "
-                       "appointments; \"\" = <database>.key, created on first use (mode 600).",
+                       "appointments; \"\" = <database>.key, created on first use (mode "
+                       "600). The hall server requires it set and outside the database's folder.",
                        allowed="a file path or \"\"")
     retries: int = _f(2, "Retries of a request to the hall server after a time-out or a "
                       "dropped connection (requests carry an id, so a retry never issues twice).",
