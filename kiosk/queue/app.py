@@ -207,6 +207,8 @@ def _describe_the_hall(app: FastAPI, svc: HallService) -> None:
             return spec
         schemas = spec["components"]["schemas"]
         schemas["IssueIn"]["properties"]["category"]["enum"] = codes
+        schemas["TransferIn"]["properties"]["category"]["enum"] = codes
+        schemas["TransferIn"]["properties"]["window"]["enum"] = windows
         cats = schemas["WindowCategoriesIn"]["properties"]["categories"]
         for option in cats.get("anyOf", []):
             if option.get("type") == "array":
@@ -336,6 +338,28 @@ def _api_routes(app: FastAPI) -> None:
               tags=["staff"], responses=R_STAFF)
     def no_show(ticket_id: str, svc: Svc, session: Staff) -> Any:
         return svc.no_show(session.staff, ticket_id).to_dict()
+
+    @app.post(f"{API}/tickets/{{ticket_id}}/transfer", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def transfer(ticket_id: str, body: s.TransferIn, svc: Svc, session: Staff) -> Any:
+        if (body.category is None) == (body.window is None):
+            raise InvalidRequest("give category or window, not both", field="category")
+        return svc.transfer(session.staff, ticket_id, body.category, body.window).to_dict()
+
+    @app.post(f"{API}/tickets/{{ticket_id}}/park", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def park(ticket_id: str, svc: Svc, session: Staff) -> Any:
+        return svc.park(session.staff, ticket_id).to_dict()
+
+    @app.post(f"{API}/tickets/{{ticket_id}}/resume", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def resume(ticket_id: str, svc: Svc, session: Staff) -> Any:
+        return svc.resume(session.staff, ticket_id).to_dict()
+
+    @app.get(f"{API}/windows/{{window_id}}/parked", response_model=list[s.TicketOut],
+             tags=["staff"], responses=R_STAFF)
+    def parked(window_id: str, svc: Svc, session: Staff) -> Any:
+        return [t.to_dict() for t in svc.parked(session.staff, window_id)]
 
     @app.get(f"{API}/calls", response_model=list[s.CallLogOut], tags=["staff"],
              responses=R_AUTH)

@@ -217,6 +217,34 @@ class HallService:
         self._changed("no_show")
         return ticket
 
+    def transfer(self, staff: Staff, ticket_id: str, category: str | None,
+                 window: str | None) -> Ticket:
+        """Another category's queue (place kept by issue time) or another window (its next
+        call); staff of the ticket's current window only."""
+        self._ticket_window(staff, ticket_id)
+        if window is not None and window not in self.settings.window_map:
+            raise InvalidRequest(f"没有窗口 {window!r}", field="window",
+                                 allowed=sorted(self.settings.window_map))
+        ticket = self.engine.transfer(ticket_id, category=category, window=window)
+        self._changed("transfer")
+        return ticket
+
+    def park(self, staff: Staff, ticket_id: str) -> Ticket:
+        self._ticket_window(staff, ticket_id)
+        ticket = self.engine.park(ticket_id)
+        self._changed("park")
+        return ticket
+
+    def resume(self, staff: Staff, ticket_id: str) -> Ticket:
+        before = self._ticket_window(staff, ticket_id)
+        ticket = self.engine.resume(ticket_id)
+        if before.state is TicketState.PARKED:
+            self._announce(ticket, ticket.window, "call")
+        return ticket
+
+    def parked(self, staff: Staff, window: str) -> list[Ticket]:
+        return self.engine.parked(self._may(staff, window))
+
     def set_categories(self, staff: Staff, window: str, codes: list[str] | None
                        ) -> WindowStatus:
         window = self._may(staff, window)
@@ -234,7 +262,7 @@ class HallService:
         """The next tickets this window would call, in order."""
         window = self._may(staff, window)
         codes = next(w.categories for w in self.engine.windows() if w.id == window)
-        return self.engine.waiting(codes, limit)
+        return self.engine.waiting(codes, limit, window)
 
     def help_action(self, staff: Staff, help_id: str, action: str) -> Any:
         request = self.hall.help_action(help_id, action, staff.name)

@@ -51,7 +51,7 @@ class TicketOut(BaseModel):
     category: str
     category_name: str
     priority: Literal["normal", "appointment", "green"]
-    state: Literal["waiting", "called", "served", "no_show", "cancelled"]
+    state: Literal["waiting", "called", "served", "no_show", "cancelled", "parked"]
     day: str
     issued_at: str
     people_ahead: int | None
@@ -97,6 +97,15 @@ class CallOut(BaseModel):
 class WindowCategoriesIn(Strict):
     categories: list[str] | None = Field(description="category codes, or null: back to the "
                                          "schedule")
+
+
+class TransferIn(Strict):
+    """Exactly one: another category's queue, or one window."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["category"]}, {"required": ["window"]}]})
+    category: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=4)
+    window: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=16)
 
 
 class PauseIn(Strict):
@@ -209,7 +218,7 @@ class PublicTicketOut(BaseModel):
 
     number: str
     category_name: str
-    state: Literal["waiting", "called", "served", "no_show", "cancelled"]
+    state: Literal["waiting", "called", "served", "no_show", "cancelled", "parked"]
     people_ahead: int | None
     estimated_wait_min: int | None
     window: str

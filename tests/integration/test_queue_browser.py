@@ -157,6 +157,19 @@ def test_the_staff_workstation(browser: Browser, hall: Hall, shots: Path) -> Non
     expect(page.locator("#current")).to_have_text("A002")
     page.click("#served")
     expect(page.locator("#current")).to_have_text("—")
+    # park the next one, resume it, then send it to window 2
+    page.click("#call")
+    expect(page.locator("#current")).to_have_text("B001")
+    page.click("#park")
+    expect(page.locator("#parked tr")).to_have_count(1)
+    expect(page.locator("#current")).to_have_text("—")
+    page.locator("#parked button").click()
+    expect(page.locator("#current")).to_have_text("B001")
+    expect(page.locator("#parked tr")).to_have_count(0)
+    page.select_option("#transfer-to", "window:2")
+    page.click("#transfer")
+    expect(page.locator("#current")).to_have_text("—")
+    assert hall.call("2")["number"] == "B001"  # window 2 (A only) takes it next
     # a kiosk asks for help: it appears live, staff take it, the kiosk sees who
     made = hall.kiosk.post(f"{API}/help", json={"terminal": "K-0001", "place": "A区入口 2号机",
                                                 "reason": "老人需要帮助", "request_id": "h1"})
