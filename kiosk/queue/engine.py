@@ -98,6 +98,7 @@ class QueueEngine:
         self._categories = self.settings.category_map
         self._windows = self.settings.window_map
         self._lock = threading.RLock()
+        self._surging: set[int] = set()  # surge rules in force (kept for their hysteresis)
         self._conn = db.connect(self.db_path, self.settings.synchronous)
         self._conn.row_factory = sqlite3.Row
         db.add_columns(self._conn, "tickets", {"serve_category": "TEXT", "target_window": "TEXT"})
@@ -196,7 +197,12 @@ class QueueEngine:
                             (local.date().isoformat(),)).fetchall()
         overrides = {r["window"]: tuple(json.loads(r["categories"])) for r in rows
                      if r["window"] in self._windows}
-        return tide.assignments(self.settings, local, overrides)
+        if self.settings.surge:
+            counts = {r[0]: r[1] for r in conn.execute(
+                f"SELECT {QUEUE}, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
+                f"GROUP BY {QUEUE}", (local.date().isoformat(),))}
+            self._surging = tide.surging(self.settings, counts, self._surging)
+        return tide.assignments(self.settings, local, overrides, self._surging)
 
     def _service_s(self, conn: sqlite3.Connection, cat: CategorySettings, now_ts: float) -> float:
         since = now_ts - self.settings.history_days * 86400
