@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,17 @@ class HallService:
     """Everything the hall server does, for a caller that has already been identified."""
 
     def __init__(self, engine: QueueEngine, hall: HallStore, *, speech_dir: Path,
-                 hub: Hub | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 hub: Hub | None = None, clock: Callable[[], float] = time.monotonic,
+                 fleet: Callable[..., bool] | None = None, hall_id: str = "hall") -> None:
         self.engine = engine
         self.hall = hall
         self.hub = hub or Hub()
         self.speech_dir = speech_dir
         self.settings = engine.settings
         self._clock = clock
+        self.fleet = fleet  # Reporter.record_event: the durable outbox to the fleet
+        self.hall_id = hall_id
+        self._reported_day = ""
         self._checkins: dict[str, deque[float]] = {}
         self._rate_lock = threading.Lock()
 
@@ -283,6 +288,22 @@ class HallService:
         if any(counts.values()):
             log.info("retention purge (%d days): %s", self.settings.retention_days, counts)
         return counts
+
+    def report_day(self, day: str) -> bool:
+        """Hand the day's counts to the fleet (``queue_daily`` event); False without one."""
+        if self.fleet is None:
+            return False
+        from kiosk.queue.fleet import daily_counts, record_id
+
+        return bool(self.fleet("queue_daily", daily_counts(self.hall, day),
+                               record_id=record_id(self.hall_id, day)))
+
+    def report_yesterday(self) -> None:
+        """Once per day (the server's hourly task): yesterday's counts to the fleet."""
+        yesterday = (self.engine.now().date() - timedelta(days=1)).isoformat()
+        if self.fleet is not None and yesterday != self._reported_day:
+            self.report_day(yesterday)
+            self._reported_day = yesterday
 
     def validate_limit(self, limit: int, high: int = 100) -> int:
         if not 1 <= limit <= high:

@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -31,11 +32,13 @@ class QueueHttpServer:
 
     def __init__(self, engine: QueueEngine, host: str = "127.0.0.1", port: int = 0, *,
                  speech_dir: Path | str | None = None, cert: Path | str | None = None,
-                 key: Path | str | None = None, purge_every_s: float = PURGE_EVERY_S) -> None:
+                 key: Path | str | None = None, purge_every_s: float = PURGE_EVERY_S,
+                 fleet: Callable[..., bool] | None = None, hall_id: str = "hall") -> None:
         self.engine = engine
         self.hall = HallStore(engine.db_path, engine.tz, synchronous=engine.settings.synchronous)
         speech = Path(speech_dir) if speech_dir else engine.db_path.parent / "speech-cache"
-        self.service = HallService(engine, self.hall, speech_dir=speech)
+        self.service = HallService(engine, self.hall, speech_dir=speech, fleet=fleet,
+                                   hall_id=hall_id)
         self.tls = bool(cert and key)
         self.app = build_app(self.service, secure_cookies=self.tls)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -75,9 +78,10 @@ class QueueHttpServer:
     async def _purge_loop(self) -> None:
         while True:
             try:
+                await asyncio.to_thread(self.service.report_yesterday)  # before it is purged
                 await asyncio.to_thread(self.service.purge)
             except Exception:
-                log.exception("retention purge failed")
+                log.exception("retention purge or daily report failed")
             await asyncio.sleep(self._purge_every_s)
 
     def start(self) -> QueueHttpServer:
