@@ -102,6 +102,8 @@ class QueueEngine:
         self._conn = db.connect(self.db_path, self.settings.synchronous)
         self._conn.row_factory = sqlite3.Row
         db.add_columns(self._conn, "tickets", {"serve_category": "TEXT", "target_window": "TEXT"})
+        self._conn.execute(f"CREATE INDEX IF NOT EXISTS tickets_serve ON tickets "
+                           f"(day, {QUEUE}, state, priority, issued_at)")
         self._closed = False
 
     # -- plumbing --------------------------------------------------------------------------------

@@ -54,7 +54,8 @@ class QueueHttpServer:
         config = uvicorn.Config(self.app, log_level="warning", access_log=False,
                                 ssl_certfile=str(cert) if cert else None,
                                 ssl_keyfile=str(key) if key else None,
-                                timeout_keep_alive=120, lifespan="off")
+                                timeout_keep_alive=120, lifespan="off",
+                                timeout_graceful_shutdown=5)  # open event streams end
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
