@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS hall_stats (
 """
 
 SESSION_S = 12 * 3600
+KEY_CACHE_S = 30.0
 ROLES = ("staff", "admin")
 HELP_STATES = ("pending", "acknowledged", "done")
 
@@ -152,6 +153,7 @@ class HallStore:
         self._conn = db.connect(Path(db_path), synchronous, schema=HALL_SCHEMA)
         self._conn.row_factory = sqlite3.Row
         self._hasher: Any = None
+        self._key_cache: dict[str, tuple[str, float]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -196,6 +198,7 @@ class HallStore:
             raise InvalidRequest("terminal id: 1 to 40 letters, digits or hyphens",
                                  field="terminal")
         key = "kq_" + secrets.token_urlsafe(32)
+        self._key_cache.clear()  # re-keying drops the old key at once
         with self._write() as conn:
             conn.execute("INSERT INTO hall_terminals (id, key_hash, created_at) VALUES (?, ?, ?) "
                          "ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, "
@@ -203,16 +206,29 @@ class HallStore:
         return key
 
     def revoke_terminal(self, terminal: str) -> bool:
+        self._key_cache.clear()
         with self._write() as conn:
             return conn.execute("UPDATE hall_terminals SET revoked = 1 WHERE id = ?",
                                 (terminal,)).rowcount > 0
 
     def terminal_for_key(self, key: str) -> str | None:
+        """The terminal of a kiosk key. Known keys are remembered for ``KEY_CACHE_S`` (no
+        database read per request); a revocation here takes effect at once, one made by the
+        CLI in another process within ``KEY_CACHE_S``."""
         if not key or len(key) > 200:
             return None
+        digest = _sha(key)
+        now = time.monotonic()
+        cached = self._key_cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         rows = self._rows("SELECT id FROM hall_terminals WHERE key_hash = ? AND revoked = 0",
-                          (_sha(key),))
-        return rows[0]["id"] if rows else None
+                          (digest,))
+        if not rows:
+            self._key_cache.pop(digest, None)
+            return None
+        self._key_cache[digest] = (rows[0]["id"], now + KEY_CACHE_S)
+        return rows[0]["id"]  # type: ignore[no-any-return]
 
     def terminals(self) -> list[str]:
         return [r["id"] for r in self._rows("SELECT id FROM hall_terminals WHERE revoked = 0 "
