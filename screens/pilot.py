@@ -189,7 +189,11 @@ class Pilot:
         from screens.fonts import find_cjk_font, glyph_coverage, missing_glyphs
 
         if self._coverage is None:
+            from screens.icons import FONT_FILE
+
             self._coverage = glyph_coverage(find_cjk_font(self.kiosk.config.ui.font))
+            # icons are private-use characters drawn by the icon font, not the text font
+            self._coverage |= glyph_coverage(FONT_FILE)
         return missing_glyphs(self.texts(), self._coverage)
 
     def texts(self, visible_only: bool = True) -> list[str]:

@@ -24,7 +24,8 @@ SCHEMA_VERSION = 1
 KINDS = ("presence", "birth", "health", "rating", "event", "command", "command_result")
 
 #: events the kiosk sends (``name`` of an event payload)
-EVENT_NAMES = ("call_staff", "session", "error", "alarm", "maintenance", "started", "stopping")
+EVENT_NAMES = ("call_staff", "help", "session", "error", "alarm", "maintenance", "started",
+               "stopping")
 #: result statuses of a command
 RESULT_STATUSES = ("ok", "failed", "refused", "unsupported")
 
