@@ -45,6 +45,11 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--url", help="the hall server, e.g. http://127.0.0.1:8480")
     target.add_argument("--db", type=Path, help="a queue database opened directly")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--api-key-file", type=Path, default=None,
+                        help="kiosk key file for issue/status against --url")
+    parser.add_argument("--user", default=os.environ.get("KIOSK_QUEUE_USER", ""),
+                        help="staff name for window commands against --url (password from "
+                             "$KIOSK_QUEUE_PASSWORD)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request")
     _config_args(parser)
 
@@ -59,7 +64,30 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT}; 0 = any)")
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    serve.add_argument("--key-file", type=Path, default=None,
+                       help="HMAC key for ID numbers (default queue.key_file); must be outside "
+                            "the database folder, mode 600")
+    serve.add_argument("--cert", type=Path, default=None, help="TLS certificate (PEM)")
+    serve.add_argument("--key", type=Path, default=None, help="TLS private key (PEM)")
+    serve.add_argument("--speech-cache", type=Path, default=None,
+                       help="folder of the cached announcements (default <db folder>/speech-cache)")
     _config_args(serve)
+
+    terminal = sub.add_parser("terminal", help="kiosk credentials: add ID (prints its key once)")
+    terminal.add_argument("action", choices=("add", "revoke", "list"))
+    terminal.add_argument("terminal_id", nargs="?", default="")
+    terminal.add_argument("--db", type=Path, required=True, help="the hall server's database")
+    terminal.add_argument("--out", type=Path, default=None,
+                          help="write the key to this file (mode 600) instead of printing it")
+    _config_args(terminal)
+    staff = sub.add_parser("staff", help="staff accounts: add NAME --windows 1,2 [--admin]; "
+                           "the password from $KIOSK_QUEUE_PASSWORD or a prompt")
+    staff.add_argument("action", choices=("add",))
+    staff.add_argument("name")
+    staff.add_argument("--windows", default="", help="window ids, e.g. 1,2")
+    staff.add_argument("--admin", action="store_true", help="categories, windows, imports")
+    staff.add_argument("--db", type=Path, required=True, help="the hall server's database")
+    _config_args(staff)
 
     for name, text in (("status", "people waiting and estimated wait per category"),
                        ("windows", "what each window serves and who is called there"),
@@ -113,9 +141,12 @@ def run(args: argparse.Namespace, config: Any | None = None) -> int:
     """Run the ``kiosk queue`` command in ``args``; ``config`` if already loaded."""
     command = args.queue_command
     if command == "openapi":
-        from kiosk.queue.openapi import build_spec
+        from kiosk.queue.app import build_app
 
-        print(json.dumps(build_spec(args.server_url), ensure_ascii=False, indent=1))
+        spec = build_app(None).openapi()  # type: ignore[arg-type]
+        if args.server_url:
+            spec["servers"] = [{"url": args.server_url}]
+        print(json.dumps(spec, ensure_ascii=False, indent=1))
         return 0
     from config.errors import ConfigError
 
@@ -126,6 +157,8 @@ def run(args: argparse.Namespace, config: Any | None = None) -> int:
         return 2
     if command == "serve":
         return _serve(args, config, settings)
+    if command in ("terminal", "staff"):
+        return _accounts(args, config)
     try:
         service = _service(args, config, settings)
     except (OSError, ValueError, sqlite3.Error) as exc:
@@ -150,13 +183,30 @@ def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    from kiosk.queue.hallservice import check_key_location
+
+    key_file = args.key_file or (Path(settings.key_file) if settings.key_file else None)
+    if key_file is None:
+        print("kiosk queue serve: set queue.key_file (or --key-file) to the ID-number key, "
+              "outside the database folder, e.g. /etc/aishandong-queue/id.key", file=sys.stderr)
+        return 2
+    if bool(args.cert) != bool(args.key):
+        print("kiosk queue serve: --cert and --key go together", file=sys.stderr)
+        return 2
     try:
-        engine = QueueEngine(args.db, settings, OpeningHours.from_terminal(config.terminal))
+        check_key_location(key_file, args.db)
+    except ValueError as exc:
+        print(f"kiosk queue serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        engine = QueueEngine(args.db, settings, OpeningHours.from_terminal(config.terminal),
+                             key_path=key_file)
     except (OSError, ValueError, sqlite3.Error) as exc:
         print(f"kiosk queue serve: cannot open {args.db}: {exc}", file=sys.stderr)
         return 2
     try:
-        server = QueueHttpServer(engine, args.host, args.port)
+        server = QueueHttpServer(engine, args.host, args.port, cert=args.cert, key=args.key,
+                                 speech_dir=args.speech_cache)
     except OSError as exc:
         engine.close()
         print(f"kiosk queue serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
@@ -169,7 +219,7 @@ def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
     signal.signal(signal.SIGTERM, stop)
     print(f"queue server listening on {server.url} (database {args.db}, API "
           f"{server.url}/api/v1, description {server.url}/openapi.json, staff page "
-          f"{server.url}/staff)", flush=True)
+          f"{server.url}/staff, display {server.url}/display)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -188,12 +238,55 @@ def _service(args: argparse.Namespace, config: Any, settings: Any) -> Any:
     from kiosk.queue.service import EmbeddedQueueService
 
     if args.url:
-        return HttpQueueService(args.url, timeout_s=args.timeout, retries=settings.retries,
-                                terminal="staff-cli")
+        key = args.api_key_file.read_text(encoding="utf-8").strip() if args.api_key_file else ""
+        client = HttpQueueService(args.url, timeout_s=args.timeout, retries=settings.retries,
+                                  terminal="staff-cli", api_key=key)
+        if args.user:
+            client.login(args.user, os.environ.get("KIOSK_QUEUE_PASSWORD", ""))
+        return client
     if not args.db.exists():
         raise ValueError(f"no queue database at {args.db}")
     engine = QueueEngine(args.db, settings, OpeningHours.from_terminal(config.terminal))
     return EmbeddedQueueService(engine, terminal="staff-cli")
+
+
+def _accounts(args: argparse.Namespace, config: Any) -> int:
+    import getpass
+
+    from kiosk.queue.hall import HallStore
+    from kiosk.queue.hours import OpeningHours
+
+    hall = HallStore(args.db, OpeningHours.from_terminal(config.terminal).tz)
+    try:
+        if args.queue_command == "terminal":
+            if args.action == "list":
+                print("\n".join(hall.terminals()))
+                return 0
+            if not args.terminal_id:
+                print("kiosk queue terminal: give the terminal id", file=sys.stderr)
+                return 2
+            if args.action == "revoke":
+                return 0 if hall.revoke_terminal(args.terminal_id) else 1
+            key = hall.add_terminal(args.terminal_id)
+            if args.out:
+                fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(key + "\n")
+                print(f"key of {args.terminal_id} written to {args.out} (set queue.api_key_file "
+                      "on that kiosk)")
+            else:
+                print(key)
+            return 0
+        password = os.environ.get("KIOSK_QUEUE_PASSWORD") or getpass.getpass("password: ")
+        windows = [w.strip() for w in args.windows.split(",") if w.strip()]
+        who = hall.add_staff(args.name, password, windows, "admin" if args.admin else "staff")
+        print(f"staff {who.name}: windows {','.join(who.windows) or '-'}, role {who.role}")
+        return 0
+    except QueueError as exc:
+        print(f"kiosk queue {args.queue_command}: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        hall.close()
 
 
 def _line(ticket: Any) -> str:

@@ -51,6 +51,13 @@ from kiosk.queue.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
 UNREACHABLE = "排队系统暂时无法连接，请稍后再试或联系工作人员"
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
           http.client.CannotSendRequest)
@@ -63,7 +70,7 @@ class HttpQueueService:
                  backoff_s: float = 0.2, max_backoff_s: float = 2.0, terminal: str = "",
                  settings: QueueSettings | None = None, hours: OpeningHours | None = None,
                  offline: OfflineStore | None = None, probe_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, api_key: str = "") -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"queue server URL {url!r}: use http://host:port or https://host")
@@ -73,7 +80,10 @@ class HttpQueueService:
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
-        self._base = parts.path.rstrip("/")
+        base = parts.path.rstrip("/")
+        self._base = base if base.endswith("/api/v1") else base + "/api/v1"
+        self._api_key = api_key.strip()
+        self._session: tuple[str, str] | None = None
         self._clear_ok = self._https or is_loopback_host(self._host)
         self.timeout_s = timeout_s
         self.retries = retries
@@ -122,6 +132,11 @@ class HttpQueueService:
         target = self._base + path + (f"?{urlencode(query)}" if query else "")
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         headers = {"Accept": "application/json"}
+        if self._api_key:
+            headers["X-Api-Key"] = self._api_key
+        if self._session:
+            headers["Cookie"] = f"kq_session={self._session[0]}"
+            headers["X-CSRF-Token"] = self._session[1]
         if payload is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         retries = self.retries if retries is None else retries
@@ -150,6 +165,9 @@ class HttpQueueService:
                 continue
             if response.will_close:
                 self._drop()
+            cookie = response.getheader("Set-Cookie") or ""
+            if cookie.startswith("kq_session=") and isinstance(data := _json(raw), dict):
+                self._session = (cookie.split(";", 1)[0].split("=", 1)[1], str(data.get("csrf")))
             try:
                 data = json.loads(raw) if raw else None
             except ValueError:
@@ -341,7 +359,8 @@ class HttpQueueService:
             self.request("PUT", f"/windows/{quote(window, safe='')}/categories", body))
 
     def recent_calls(self, limit: int = 10) -> list[Ticket]:
-        return [Ticket.from_dict(t) for t in self.request("GET", "/calls", query={"limit": limit})]
+        calls = self.request("GET", "/calls", query={"limit": limit})
+        return [self.ticket(c["ticket_id"]) for c in calls if c.get("ticket_id")]
 
     def import_appointments(self, items: Iterable[AppointmentIn]) -> ImportResult:
         items = list(items)
@@ -349,6 +368,26 @@ class HttpQueueService:
             self._no_clear_ids()
         body = {"appointments": [item.to_dict() for item in items]}
         return ImportResult.from_dict(self.request("POST", "/appointments", body))
+
+    def login(self, name: str, password: str) -> dict[str, Any]:
+        """Staff session for window commands (staff CLI); later requests carry its cookie and
+        CSRF token."""
+        return self.request("POST", "/session", {"name": name, "password": password},  # type: ignore[no-any-return]
+                            retries=0)
+
+    # -- help requests (帮办, issue #15) ----------------------------------------------------
+    def request_help(self, place: str, reason: str = "", *, request_id: str | None = None
+                     ) -> dict[str, Any]:
+        """Ask the hall's staff to come to this kiosk. Returns ``{"id", "state": "pending",
+        "created_at", ...}``; retries are safe (the same ``request_id`` gives the same request,
+        one is made up when none is given)."""
+        body = {"terminal": self.terminal, "place": place, "reason": reason,
+                "request_id": request_id or uuid.uuid4().hex}
+        return self.request("POST", "/help", body)  # type: ignore[no-any-return]
+
+    def help_status(self, help_id: str) -> dict[str, Any]:
+        """``state`` is ``pending``, ``acknowledged`` (with ``by`` and ``at``) or ``done``."""
+        return self.request("GET", f"/help/{quote(help_id, safe='')}")  # type: ignore[no-any-return]
 
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/health", retries=0)

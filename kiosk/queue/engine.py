@@ -448,6 +448,22 @@ class QueueEngine:
     def cancel(self, ticket_id: str) -> Ticket:
         return self._transition(ticket_id, TicketState.CANCELLED, (TicketState.WAITING,), "取消")
 
+    def waiting(self, categories: Sequence[str], limit: int = 5) -> list[Ticket]:
+        """Today's waiting tickets of ``categories`` in the order they will be called."""
+        codes = [c for c in categories if c in self._categories]
+        if not codes:
+            return []
+        now_ts = self._clock()
+        now = datetime.fromtimestamp(now_ts, self.tz)
+        marks = ", ".join("?" for _ in codes)
+        with self._read() as conn:
+            mapping = self._mapping(conn, now)
+            rows = conn.execute(
+                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND category IN "
+                f"({marks}) ORDER BY priority DESC, issued_at, seq LIMIT ?",
+                (now.date().isoformat(), *codes, max(1, min(int(limit), 50)))).fetchall()
+            return [self._ticket(conn, r, now_ts, mapping) for r in rows]
+
     def recent_calls(self, limit: int = 10) -> list[Ticket]:
         """Today's calls, newest first (the calling display)."""
         now_ts = self._clock()

@@ -123,11 +123,37 @@ class QueueUnavailable(QueueError):
     http_status = 503
 
 
+class Unauthorized(QueueError):
+    """No valid kiosk key or staff session (401)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(QueueError):
+    """Known caller, not allowed to do this (403): another window, no admin role, no CSRF."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(QueueError):
+    """Too many tries (429); ``retry_after_s`` says when to try again."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class WindowPaused(QueueError):
+    code = "paused"
+
+
 ERRORS: dict[str, type[QueueError]] = {
     cls.code: cls for cls in (
         QueueError, InvalidRequest, UnknownCategory, UnknownWindow, TicketNotFound,
         BadTransition, QueueClosed, CapacityReached, CheckInRefused, AppointmentNotFound,
-        TooEarly, TooLate, AppointmentCancelled, QueueUnavailable)
+        TooEarly, TooLate, AppointmentCancelled, QueueUnavailable, Unauthorized, Forbidden,
+        RateLimited, WindowPaused)
 }
 
 

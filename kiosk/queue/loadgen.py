@@ -28,10 +28,11 @@ from kiosk.queue.errors import QueueError
 
 
 def run(url: str, count: int, threads: int, categories: list[str], *, retries: int = 40,
-        timeout_s: float = 5.0, terminal: str = "loadgen") -> dict[str, Any]:
+        timeout_s: float = 5.0, terminal: str = "loadgen", api_key: str = ""
+        ) -> dict[str, Any]:
     """Issue ``count`` tickets over ``threads`` threads, categories in turn."""
     client = HttpQueueService(url, timeout_s=timeout_s, retries=retries, backoff_s=0.05,
-                              max_backoff_s=0.5, terminal=terminal)
+                              max_backoff_s=0.5, terminal=terminal, api_key=api_key)
     tickets: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     lock = threading.Lock()
@@ -80,10 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--terminal", default=f"loadgen-{os.getpid()}")
     parser.add_argument("--out", type=Path, help="write the JSON here (default: stdout)")
+    parser.add_argument("--api-key-env", default="KIOSK_QUEUE_API_KEY",
+                        help="environment variable holding the kiosk key (not on the command "
+                             "line, where other users could read it)")
     args = parser.parse_args(argv)
     categories = [c.strip().upper() for c in args.categories.split(",") if c.strip()]
     result = run(args.url, args.count, args.threads, categories, retries=args.retries,
-                 timeout_s=args.timeout, terminal=args.terminal)
+                 timeout_s=args.timeout, terminal=args.terminal,
+                 api_key=os.environ.get(args.api_key_env, ""))
     text = json.dumps(result, ensure_ascii=False)
     if args.out:
         tmp = args.out.with_suffix(".tmp")

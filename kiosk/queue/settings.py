@@ -197,6 +197,19 @@ class QueueSettings(Section):
     offline_probe_s: float = _f(10.0, "While offline: seconds between attempts to reach the "
                                 "server and hand over the offline tickets.", ge=0.1, le=600)
 
+    api_key_file: str = _f("", "Kiosk side: file holding this terminal's API key for the hall "
+                           "server (from `kiosk queue terminal add ID`, mode 600); \"\" = none "
+                           "(the server will answer 401).", allowed="a file path or \"\"")
+    public_url: str = _f("", "Public base URL of the hall server for the phone ticket page "
+                         "(the QR on a ticket opens <public_url>/t/<ticket>); \"\" = the base "
+                         "of backends.queue.url.", allowed="\"\" or an http(s):// URL")
+    checkin_per_min: int = _f(10, "Hall server: check-ins a kiosk may try per minute (ID "
+                              "numbers cannot be probed faster).", ge=1, le=600)
+    retention_days: int = _f(30, "Hall server: days tickets, appointments and help requests "
+                             "are kept; then only the day's statistics remain.", ge=1, le=3650)
+    no_show_after_recalls: int = _f(1, "Hall server: recalls (重呼) before a ticket may be "
+                                    "marked no-show (0 = at once).", ge=0, le=10)
+
     @model_validator(mode="after")
     def _consistent(self) -> QueueSettings:
         codes = [c.code for c in self.categories]

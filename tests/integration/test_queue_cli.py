@@ -18,7 +18,8 @@ from kiosk.queue import add_cli
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "KIOSK_QUEUE_PASSWORD": "password-1",
+       "KIOSK_QUEUE_USER": "li"}
 
 
 def kq(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -26,10 +27,24 @@ def kq(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def secret_key(tmp_path: Path) -> Path:
+    folder = tmp_path / "secrets"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / "id.key"
+
+
 @pytest.fixture
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.queue", "serve", "--db",
-                             str(tmp_path / "hall.sqlite"), "--port", "0"], cwd=ROOT, env=ENV,
+    db = tmp_path / "hall" / "hall.sqlite"
+    db.parent.mkdir()
+    made = kq("terminal", "add", "K-0001", "--db", str(db), "--out", str(tmp_path / "k.key"))
+    assert made.returncode == 0 and "written to" in made.stdout, made.stderr
+    assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600
+    added = kq("staff", "add", "li", "--windows", "1,2", "--admin", "--db", str(db))
+    assert added.returncode == 0 and "windows 1,2, role admin" in added.stdout, added.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.queue", "serve", "--db", str(db),
+                             "--port", "0", "--key-file", str(secret_key(tmp_path))],
+                            cwd=ROOT, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -43,12 +58,15 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_full_cycle_from_the_command_line(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url, proc = server
-    issued = kq("issue", "A", "--url", url, "--json")
+    key = ("--api-key-file", str(tmp_path / "k.key"))
+    nokey = kq("issue", "A", "--url", url, "--user", "")
+    assert nokey.returncode == 1 and "终端凭证" in nokey.stderr
+    issued = kq("issue", "A", "--url", url, "--json", *key)
     assert issued.returncode == 0, issued.stderr
     ticket = json.loads(issued.stdout)
     assert ticket["number"] == "A001" and ticket["state"] == "waiting"
-    green = json.loads(kq("issue", "A", "--green", "--url", url, "--json").stdout)
-    status = json.loads(kq("status", "--url", url, "--json").stdout)
+    green = json.loads(kq("issue", "A", "--green", "--url", url, "--json", *key).stdout)
+    status = json.loads(kq("status", "--url", url, "--json", *key).stdout)
     assert status[0]["code"] == "A" and status[0]["waiting"] == 2
     called = kq("call", "--url", url, "--window", "1")
     assert called.returncode == 0 and called.stdout.startswith("A002 综合业务 [called at window 1]")
@@ -100,15 +118,16 @@ def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
                 str(settings))
     assert result.returncode == 2
     assert str(settings) in result.stderr and "unknown category 'Q'" in result.stderr
+    key = ("--key-file", str(secret_key(tmp_path)))
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = kq("serve", "--db", str(tmp_path / "x.sqlite"), "--port", str(port))
+        result = kq("serve", "--db", str(tmp_path / "x.sqlite"), "--port", str(port), *key)
     assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
     not_db = tmp_path / "notes.txt"
     not_db.write_text("this is not a database\n" * 100, encoding="utf-8")
-    result = kq("serve", "--db", str(not_db), "--port", "0")
+    result = kq("serve", "--db", str(not_db), "--port", "0", *key)
     assert result.returncode == 2 and f"cannot open {not_db}" in result.stderr
     assert "Traceback" not in result.stderr
     bad = tmp_path / "bad.csv"
@@ -123,11 +142,26 @@ def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
     assert result.returncode == 2 and "unknown profile 'nope'" in result.stderr
 
 
+def test_the_server_refuses_the_id_key_beside_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "hall.sqlite"
+    result = kq("serve", "--db", str(db), "--port", "0")
+    assert result.returncode == 2 and "set queue.key_file (or --key-file)" in result.stderr
+    result = kq("serve", "--db", str(db), "--port", "0", "--key-file", str(tmp_path / "id.key"))
+    assert result.returncode == 2 and "is in the database folder" in result.stderr
+    assert "outside it" in result.stderr and "Traceback" not in result.stderr
+    loose = secret_key(tmp_path)
+    loose.write_bytes(b"k" * 32)
+    loose.chmod(0o644)
+    result = kq("serve", "--db", str(db), "--port", "0", "--key-file", str(loose))
+    assert result.returncode == 2 and "chmod 600" in result.stderr
+    assert not db.exists()  # refused before anything was written
+
+
 def test_openapi_command() -> None:
     result = kq("openapi", "--server-url", "http://hall.example:8480")
     spec = json.loads(result.stdout)
-    assert spec["servers"] == [{"url": "http://hall.example:8480/api/v1"}]
-    assert "/tickets" in spec["paths"]
+    assert spec["servers"] == [{"url": "http://hall.example:8480"}]
+    assert "/api/v1/tickets" in spec["paths"] and "/api/v1/help" in spec["paths"]
 
 
 def test_add_cli_fits_the_kiosk_parser() -> None:

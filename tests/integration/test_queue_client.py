@@ -25,6 +25,7 @@ from kiosk.queue import (
     TicketState,
     TooLate,
 )
+from kiosk.queue.hall import HallStore
 from kiosk.queue.hours import OpeningHours
 from kiosk.queue.models import AppointmentIn
 
@@ -43,6 +44,24 @@ def settings(**changes: object) -> QueueSettings:
     return QueueSettings(synchronous="normal", offline_ranges=[
         {"terminal": "K-0001", "first": 901, "last": 903},
         {"terminal": "K-0002", "first": 904, "last": 910}], **changes)
+
+
+def key_for(engine: QueueEngine, terminal: str = "K-0001") -> str:
+    """A kiosk credential from the hall server's database (kiosk queue terminal add)."""
+    hall = HallStore(engine.db_path, SH, synchronous="normal")
+    try:
+        return hall.add_terminal(terminal)
+    finally:
+        hall.close()
+
+
+def staff_for(engine: QueueEngine, name: str = "li", windows: tuple[str, ...] = ("1",)) -> str:
+    hall = HallStore(engine.db_path, SH, synchronous="normal")
+    try:
+        hall.add_staff(name, "password-1", windows)
+    finally:
+        hall.close()
+    return name
 
 
 class LosingProxy:
@@ -112,10 +131,12 @@ def engine(tmp_path: Path) -> Iterator[QueueEngine]:
 
 def test_a_lost_answer_is_retried_without_a_second_ticket(engine: QueueEngine) -> None:
     with QueueHttpServer(engine) as server:
-        proxy = LosingProxy(server.port, lose=1)
+        proxy = LosingProxy(server.port, lose=0)
         client = HttpQueueService(f"http://127.0.0.1:{proxy.port}", timeout_s=2, retries=2,
-                                  backoff_s=0.01)
+                                  backoff_s=0.01, api_key=key_for(engine))
         try:
+            client.login(staff_for(engine), "password-1")  # call-next is a staff action
+            proxy.requests, proxy.lose = 0, 1
             ticket = client.issue_ticket("A")
             assert proxy.requests == 2  # the first answer was lost, the retry got it
             assert ticket.number == "A001"
@@ -162,7 +183,7 @@ def test_the_client_survives_a_server_restart(tmp_path: Path) -> None:
     engine = QueueEngine(tmp_path / "hall.sqlite", settings())
     server = QueueHttpServer(engine, port=port).start()
     client = HttpQueueService(f"http://127.0.0.1:{port}/api/v1", timeout_s=2, retries=3,
-                              backoff_s=0.05)
+                              backoff_s=0.05, api_key=key_for(engine))
     try:
         assert client.issue_ticket("A").number == "A001"
         server.stop()  # the kiosk's keep-alive connection dies with it
@@ -178,7 +199,7 @@ def test_server_errors_come_back_typed(tmp_path: Path) -> None:
     hours = OpeningHours([HoursLine(days="mon", open="00:00", close="00:01")], SH)
     engine = QueueEngine(tmp_path / "hall.sqlite", settings(), hours)
     with QueueHttpServer(engine) as server:
-        client = HttpQueueService(server.url, timeout_s=2)
+        client = HttpQueueService(server.url, timeout_s=2, api_key=key_for(engine))
         try:
             with pytest.raises(QueueClosed) as err:
                 client.issue_ticket("A")
@@ -203,7 +224,7 @@ def test_offline_numbers_are_taken_in_later(tmp_path: Path) -> None:
     store = OfflineStore(tmp_path / "kiosk-offline.sqlite", config, "K-0001", ALWAYS)
     client = HttpQueueService(f"http://127.0.0.1:{port}", timeout_s=0.5, retries=1,
                               backoff_s=0.01, terminal="K-0001", settings=config, hours=ALWAYS,
-                              offline=store, probe_s=0.3)
+                              offline=store, probe_s=0.3, api_key=key_for(engine))
     try:
         assert client.issue_ticket("A").number == "A001"
         server.stop()
@@ -256,7 +277,7 @@ def test_two_kiosks_offline_never_give_the_same_number(tmp_path: Path) -> None:
     engine = QueueEngine(tmp_path / "hall.sqlite", config)
     clients = [HttpQueueService(
         f"http://127.0.0.1:{port}", timeout_s=0.3, retries=0, terminal=terminal,
-        settings=config, hours=ALWAYS, probe_s=60,
+        settings=config, hours=ALWAYS, probe_s=60, api_key=key_for(engine, terminal),
         offline=OfflineStore(tmp_path / f"{terminal}.sqlite", config, terminal, ALWAYS))
         for terminal in ("K-0001", "K-0002")]
     try:
@@ -284,10 +305,12 @@ def test_a_server_with_a_broken_database_counts_as_unavailable(tmp_path: Path) -
     config = settings()
     store = OfflineStore(tmp_path / "offline.sqlite", config, "K-0001", ALWAYS)
     with QueueHttpServer(engine) as server:
-        plain = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.01)
+        key = key_for(engine)
+        plain = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.01,
+                                 api_key=key)
         kiosk = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.01,
                                  terminal="K-0001", settings=config, hours=ALWAYS,
-                                 offline=store, probe_s=60)
+                                 offline=store, probe_s=60, api_key=key)
         try:
             engine.close()  # every request now fails inside the server (503)
             with pytest.raises(QueueUnavailable) as err:

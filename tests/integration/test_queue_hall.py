@@ -56,7 +56,8 @@ class ServerProcess:
         self.log = open(self.log_path, "a")  # closed in stop() or kill()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.queue", "serve", "--db", str(db), "--port", str(port),
-             "--settings", str(settings), "--log-level", "WARNING"],
+             "--settings", str(settings), "--log-level", "WARNING",
+             "--key-file", str(key_file(db))],
             cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -98,6 +99,39 @@ class ServerProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def key_file(db: Path) -> Path:
+    """The ID-number key, outside the database folder as the server demands."""
+    folder = db.parent.parent / f"{db.parent.name}-secrets"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / "id.key"
+
+
+def kiosk_key(db: Path, terminal: str) -> str:
+    """A kiosk credential (what `kiosk queue terminal add` makes)."""
+    from zoneinfo import ZoneInfo
+
+    from kiosk.queue.hall import HallStore
+
+    hall = HallStore(db, ZoneInfo("Asia/Shanghai"), synchronous="normal")
+    try:
+        return hall.add_terminal(terminal)
+    finally:
+        hall.close()
+
+
+def hall_account(db: Path) -> None:
+    """A staff account for window 1 (what `kiosk queue staff add` makes)."""
+    from zoneinfo import ZoneInfo
+
+    from kiosk.queue.hall import HallStore
+
+    hall = HallStore(db, ZoneInfo("Asia/Shanghai"), synchronous="normal")
+    try:
+        hall.add_staff("li", "password-1", ["1"])
+    finally:
+        hall.close()
+
+
 def start_server(db: Path, settings: Path, port: int = 0) -> ServerProcess:
     """Start, retrying briefly while a killed predecessor's port is being released."""
     deadline = time.monotonic() + 10
@@ -110,12 +144,15 @@ def start_server(db: Path, settings: Path, port: int = 0) -> ServerProcess:
             time.sleep(0.2)
 
 
-def loadgen(url: str, count: int, threads: int, out: Path, terminal: str) -> subprocess.Popen:
+def loadgen(url: str, count: int, threads: int, out: Path, terminal: str,
+            db: Path | None = None) -> subprocess.Popen:
+    db = db or out.parent / "hall.sqlite"
+    env = {**ENV, "KIOSK_QUEUE_API_KEY": kiosk_key(db, terminal)}
     return subprocess.Popen(
         [sys.executable, "-m", "kiosk.queue.loadgen", "--url", url, "--count", str(count),
          "--threads", str(threads), "--categories", "A,B,C,D", "--out", str(out),
          "--terminal", terminal, "--retries", "60", "--timeout", "5"],
-        cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def finish(procs: list[subprocess.Popen], outs: list[Path]) -> list[dict[str, Any]]:
@@ -223,7 +260,7 @@ def test_offline_range_is_reconciled_after_a_crash(tmp_path: Path, settings_file
     store = OfflineStore(tmp_path / "kiosk-offline.sqlite", settings, "K-0001", hours)
     kiosk = HttpQueueService(server.url, timeout_s=1, retries=1, backoff_s=0.05,
                              terminal="K-0001", settings=settings, hours=hours, offline=store,
-                             probe_s=0.3)
+                             probe_s=0.3, api_key=kiosk_key(db, "K-0001"))
     try:
         online = [kiosk.issue_ticket("A").number for _ in range(3)]
         assert online == ["A001", "A002", "A003"]
@@ -241,7 +278,11 @@ def test_offline_range_is_reconciled_after_a_crash(tmp_path: Path, settings_file
         # the server knows them, in issue order, and calls them like any other
         first_offline = kiosk.ticket(offline[0].id)
         assert first_offline.offline and first_offline.people_ahead == 3
-        called = [kiosk.call_next("1").number for _ in range(8)]
+        staff = HttpQueueService(server.url, timeout_s=2)
+        hall_account(db)
+        staff.login("li", "password-1")
+        called = [staff.call_next("1").number for _ in range(8)]
+        staff.close()
         assert called == ["A001", "A002", "A003", "A901", "A902", "A903", "A904", "A004"]
     finally:
         kiosk.close()
