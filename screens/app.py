@@ -135,7 +135,7 @@ class KioskApp(App):
         return translate(msgid, lang or self.lang)
 
     @staticmethod
-    def icon(name: str) -> str:
+    def icon_char(name: str) -> str:
         """The character of an icon for ``[font=KioskIcons]…[/font]`` markup in ``.kv``."""
         from screens.icons import glyph
 

@@ -38,6 +38,13 @@ def glyph(name: str) -> str:
     return table[name]
 
 
+def strip_icon_markup(text: str) -> str:
+    """``text`` without its ``[font=KioskIcons]…[/font]`` icon spans (for glyph checks)."""
+    import re
+
+    return re.sub(r"\[font=" + FONT_NAME + r"\].*?\[/font\]", "", text)
+
+
 def register_icon_font() -> None:
     from kivy.core.text import LabelBase
 
@@ -48,6 +55,10 @@ class Icon(KInline):
     """One icon glyph in the theme's colour; ``role`` sets its size like text."""
 
     name = StringProperty("")
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("font_name", FONT_NAME)
+        super().__init__(**kwargs)
 
     def on_name(self, *_: object) -> None:
         self.text = glyph(self.name) if self.name else ""

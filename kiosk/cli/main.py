@@ -126,7 +126,7 @@ def _bench(keyword: str) -> int:
     """Benchmarks live beside the tests (tests/bench/bench_*.py); they print their figures."""
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # kiosk/cli/main.py → the checkout
     folder = root / "tests" / "bench"
     if not folder.is_dir():
         print("kiosk bench: run it from a source checkout (tests/bench/ not found)",
