@@ -191,8 +191,8 @@ class HelpService:
             if channel.polls and not stop.is_set():
                 poller = threading.Thread(target=self._follow, name="help-poll", daemon=True,
                                           args=(channel, call, stop, on_update))
-                self._poller = poller
                 poller.start()
+                self._poller = poller  # started first: cancel() may join it at once
             return
         log.warning("help call reached nobody (tried: %s)", ", ".join(tried) or "no channel")
         self._publish(replace(call, state=HelpState.UNREACHABLE, tried=tuple(tried)), stop,

@@ -124,8 +124,11 @@ def test_help_when_nothing_can_be_reached_offers_what_works(ui) -> None:
     ui.tap("help")
     ui.wait_screen("help")
     screen = ui.manager.get_screen("help")
-    assert ui.find("help_message").text == "正在呼叫工作人员，请稍候…"
+    seen: list[str] = []
+    watch = screen.fbind("state", lambda _s, state: seen.append(state))
     ui.wait_for(lambda: screen.state == "unreachable", timeout_s=10, what="the outcome")
+    screen.unbind_uid("state", watch)
+    assert "accepted" not in seen  # never "已通知工作人员" when nobody was notified
     texts = ui.texts()
     assert "暂时无法联系到工作人员" in texts
     assert "已通知工作人员，请在此稍候" not in texts
