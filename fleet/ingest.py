@@ -175,7 +175,9 @@ class Ingestor:
 
     def _store(self, session: Session, checked: list[tuple[Valid | None, dict[str, Any] | None]]
                ) -> BatchResult:
-        now = max([v.message.received for v, _ in checked if v] + [int(time.time() * 1000)])
+        now = max([v.message.received for v, _ in checked if v]
+                  + [q["received"] for _, q in checked if q]
+                  or [int(time.time() * 1000)])
         result = BatchResult(received=len(checked))
         valid = [v for v, _ in checked if v is not None]
         bad = [q for _, q in checked if q is not None]
@@ -256,8 +258,7 @@ class Ingestor:
         session.flush()
         for tid in sorted(touched_presence | touched_health):
             alarms.evaluate_terminal(session, cache[tid], now, rules, result.changes,
-                                     health=tid in touched_health,
-                                     presence=tid in touched_presence)
+                                     health=tid in touched_health, presence=True)
         for tid in sorted(bad_rating_terminals):
             alarms.evaluate_bad_ratings(session, cache[tid], now, rules, result.changes)
         self._count(session, result)
