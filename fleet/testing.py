@@ -111,7 +111,7 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "fleet.cli", "serve", "--listen", "127.0.0.1:0",
                *self.args]
-        stderr = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        stderr = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
                                      cwd=REPO, env=self.env)
         deadline = time.monotonic() + timeout
