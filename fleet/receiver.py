@@ -71,7 +71,7 @@ class FleetReceiver:
         self._client.on_disconnect = lambda *a: self._connected.clear()
         self._client.on_message = self._on_message
 
-    # -- lifecycle
+    # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         self._client.connect_async(self.host, self.port, keepalive=10)
         self._client.loop_start()
@@ -92,7 +92,7 @@ class FleetReceiver:
         client.subscribe([(topic, 1) for topic in fleet_subscriptions(self.prefix)])
         self._connected.set()
 
-    # -- messages
+    # -- messages --------------------------------------------------------------------------------
     def _on_message(self, _client: mqtt.Client, _u: Any, message: Any) -> None:
         try:
             _region, terminal, leaf = parse(message.topic, self.prefix)
@@ -120,7 +120,7 @@ class FleetReceiver:
         if new and self.on_record is not None:
             self.on_record(kind, payload)
 
-    # -- queries
+    # -- queries ---------------------------------------------------------------------------------
     def count(self, kind: str | None = None) -> int:
         with self._lock:
             if kind is None:
