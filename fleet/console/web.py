@@ -136,7 +136,7 @@ def nav_for(role: str) -> list[tuple[str, str, str]]:
 
 def render(request: Request, template: str, *, title: str, active: str = "",
            session: ConsoleSession | None = None, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+           title_values: dict[str, Any] | None = None, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
 
     def t(text: str, **values: Any) -> str:
@@ -148,7 +148,8 @@ def render(request: Request, template: str, *, title: str, active: str = "",
     if msg := request.query_params.get("error"):
         flashes.append(("error", t(msg)))
     ctx = {
-        "request": request, "lang": lang, "t": t, "page_title": title, "active": active,
+        "request": request, "lang": lang, "t": t,
+        "page_title": t(title, **(title_values or {})), "active": active,
         "user": session, "csrf": session.csrf if session else "",
         "nav": nav_for(session.role) if session else [],
         "role_label": lambda r: ROLE_LABELS.get(r, r),

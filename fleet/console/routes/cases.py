@@ -80,7 +80,8 @@ def case_page(request: Request, case_id: int) -> Response:
         raise ConsoleError(404, str(exc)) from exc
     moves = case_service.TRANSITIONS.get(case["state"], ()) if allows(session, "evaluator") \
         else ()
-    return render(request, "case.html", title=f"差评整改 #{case_id}", active="cases",
+    return render(request, "case.html", title="差评整改 #{id}",
+                      title_values={"id": case_id}, active="cases",
                   session=session, case=case, moves=moves, needs_reason=case_service.NEEDS_REASON,
                   region=region_label(case["region_code"]), real_name=None, **_labels())
 
@@ -129,7 +130,8 @@ async def open_real_name(request: Request, case_id: int) -> Response:
     except Invalid as exc:
         return redirect(f"/cases/{case_id}?error={quote(str(exc))}")
     moves = case_service.TRANSITIONS.get(case["state"], ())
-    response = render(request, "case.html", title=f"差评整改 #{case_id}", active="cases",
+    response = render(request, "case.html", title="差评整改 #{id}",
+                      title_values={"id": case_id}, active="cases",
                       session=session, case=case, moves=moves,
                       needs_reason=case_service.NEEDS_REASON,
                       region=region_label(case["region_code"]), real_name=part, **_labels())

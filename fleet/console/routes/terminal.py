@@ -58,7 +58,8 @@ def terminal_page(request: Request, terminal_id: str) -> Response:
     except NotFound as exc:
         raise ConsoleError(404, str(exc)) from exc
     commands = COMMANDS if allows(session, "operator") else ()
-    return render(request, "terminal.html", title=f"终端 {terminal_id}", active="overview",
+    return render(request, "terminal.html", title="终端 {id}",
+                  title_values={"id": terminal_id}, active="overview",
                   session=session, commands=commands, **data, **labels())
 
 
