@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="region codes to spread terminals over (repeat)")
     sim.add_argument("--prefix", default="SIM")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--evaluation-public-key", default="",
-                     help="seal real-name parts of identified ratings with this key")
+    sim.add_argument("--records", type=int, default=0,
+                     help="load test: exactly this many ratings + session events per "
+                     "terminal, then print the totals and stop")
     _console_commands(sub)
     return parser
 

@@ -159,7 +159,12 @@ def run_ingest(settings: Settings) -> int:
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    print(f"ingest worker {settings.worker} on $share/{settings.share_group}", flush=True)
+    if worker.wait_connected(60):
+        print(f"ingest worker {settings.worker} subscribed on $share/{settings.share_group}",
+              flush=True)
+    else:
+        log.warning("ingest worker %s: no broker yet at %s; retrying", settings.worker,
+                    settings.mqtt)
     done.wait()
     worker.stop()
     if services.notifier is not None:
