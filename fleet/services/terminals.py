@@ -33,13 +33,18 @@ def get_or_create(session: Session, terminal_id: str, region: str, now: int,
         return cache[terminal_id]
     term = session.get(Terminal, terminal_id)
     if term is None:
-        term = Terminal(id=terminal_id, region_code=region, site="", name="", timezone=
-                        "Asia/Shanghai", opening_hours=[], services=[], version="", profile="",
-                        config_hash="", device_types={}, online=False, presence_reason="",
-                        drops=[], health={}, first_seen=now)
-        session.add(term)
+        term = new_terminal(session, terminal_id, region, now)
     if cache is not None:
         cache[terminal_id] = term
+    return term
+
+
+def new_terminal(session: Session, terminal_id: str, region: str, now: int) -> Terminal:
+    term = Terminal(id=terminal_id, region_code=region, site="", name="",
+                    timezone="Asia/Shanghai", opening_hours=[], services=[], version="",
+                    profile="", config_hash="", device_types={}, online=False,
+                    presence_reason="", drops=[], health={}, first_seen=now)
+    session.add(term)
     return term
 
 
