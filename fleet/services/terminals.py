@@ -77,6 +77,9 @@ def apply_birth(term: Terminal, payload: dict[str, Any], now: int) -> bool:
     return True
 
 
+WILL_REASON = "connection lost"  # the Last Will's reason (kiosk/telemetry, fleet.simulate)
+
+
 def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
                    rules: AlarmRules | None = None) -> bool:
     """Online/offline from the retained state or the Last Will; a stale (older) one is
@@ -84,9 +87,14 @@ def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
     ts = int(payload["ts"])
     values = payload["values"]
     _seen(term, ts, now) if values.get("online") else None
-    if term.presence_ts is not None and ts <= term.presence_ts:
-        return False
     online = bool(values.get("online"))
+    if term.presence_ts is not None and ts <= term.presence_ts:
+        # A Last Will carries the time its client was set up, which is before the "online"
+        # of the same connection: its timestamp cannot order it. A Will for a terminal held
+        # online is taken at its arrival (one broker keeps the order of a topic).
+        if online or not term.online or values.get("reason") != WILL_REASON:
+            return False
+        ts = max(now, term.presence_ts + 1)
     was_online = term.online
     term.presence_ts = ts
     term.presence_reason = str(values.get("reason", ""))[:200]
