@@ -91,19 +91,22 @@ def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
     if term.presence_ts is not None and ts <= term.presence_ts:
         # A Last Will carries the time its client was set up, which is before the "online"
         # of the same connection: its timestamp cannot order it. A Will for a terminal held
-        # online is taken at its arrival (one broker keeps the order of a topic).
+        # online is taken as it arrives (one broker keeps the order of a topic): it orders
+        # just after that "online" (the terminal's clock), offline since its arrival.
         if online or not term.online or values.get("reason") != WILL_REASON:
             return False
-        ts = max(now, term.presence_ts + 1)
+        ts, since = term.presence_ts + 1, now
+    else:
+        since = ts
     was_online = term.online
     term.presence_ts = ts
     term.presence_reason = str(values.get("reason", ""))[:200]
     term.online = online
     if not online:
-        term.offline_since = ts
+        term.offline_since = since
         if was_online:
             window = (rules or AlarmRules()).flap_window_s * 1000
-            term.drops = [d for d in (term.drops or []) if d > ts - window] + [ts]
+            term.drops = [d for d in (term.drops or []) if d > since - window] + [since]
     else:
         term.offline_since = None
     return True

@@ -34,3 +34,6 @@ def test_an_old_online_or_a_replayed_will_changes_nothing() -> None:
     assert not apply_presence(term, ft.presence("JN-T1", False, ts=1_900,
                                                 reason="connection lost"), now=5_000)
     assert term.offline_since == 4_000
+    # back online with the terminal's own clock (behind the server's): accepted
+    assert apply_presence(term, ft.presence("JN-T1", True, ts=2_100), now=9_000)
+    assert term.online
