@@ -90,11 +90,13 @@ class Tile:
 
 
 def _alarm_words(alarm: Alarm) -> tuple[str, dict[str, str]]:
-    label = ALARM_TYPE_LABELS.get(alarm.type, alarm.type)
-    if alarm.key and alarm.key in DEVICE_LABELS and alarm.type not in ("paper", "paper_out",
-                                                                       "paper_low"):
-        return "{device}：{what}", {"device": DEVICE_LABELS[alarm.key], "what": label}
-    return label, {}
+    """An alarm in the words of the tile; the same words as the health record gives, so that
+    a reason shows once (缺纸 from the alarm and from the printer's state)."""
+    if alarm.type == "offline":
+        return "离线", {}
+    if alarm.type == "device_unavailable" and alarm.key:
+        return "{device}离线", {"device": DEVICE_LABELS.get(alarm.key, alarm.key)}
+    return ALARM_TYPE_LABELS.get(alarm.type, alarm.type), {}
 
 
 def _say(lang: str, msgid: str, values: dict[str, str]) -> str:
@@ -133,13 +135,16 @@ def tiles(session: Session, principal: Principal, now: int, rules: AlarmRules, l
         term_alarms = alarms.get(row["id"], [])
         state = "alarm" if term_alarms and status != "offline" else status
         words: list[tuple[str, dict[str, str]]] = []
+        term = healths.get(row["id"])
         if status == "offline":
-            words.append(("离线", {}))
+            since = term.offline_since if term else None
+            words.append(("离线（{since} 起）", {"since": when(since)[5:]}) if since
+                         else ("离线", {}))
         elif status == "stale":
             words.append(("超过 {n} 个周期没有健康数据",
                           {"n": str(rules.stale_intervals)}))
-        words.extend(_alarm_words(a) for a in term_alarms)
-        term = healths.get(row["id"])
+        words.extend(_alarm_words(a) for a in term_alarms
+                     if not (a.type == "offline" and status == "offline"))
         words.extend(device_reasons(term.health if term else {}))
         seen: list[str] = []
         for msgid, values in words:
@@ -242,7 +247,7 @@ def terminal_page(session: Session, principal: Principal, terminal_id: str, now:
     past_alarms = alarm_service.list_alarms(session, principal, terminal=terminal_id,
                                             state="cleared", per_page=20).items
     events = list(session.scalars(select(Event).where(Event.terminal == terminal_id)
-                                  .order_by(Event.ts.desc()).limit(30)))
+                                  .order_by(Event.ts.desc()).limit(20)))
     commands = session.execute(
         select(Command, CommandTarget).join(CommandTarget,
                                             CommandTarget.command_id == Command.id)

@@ -43,9 +43,11 @@ def axe_check(page: Any) -> list[dict[str, Any]]:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
-             interval: float = 0.5) -> None:
+             interval: float = 0.5, alive: Callable[[], None] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
         if predicate():
             return
         time.sleep(interval)
@@ -64,8 +66,8 @@ def wait_for_data(stack: ConsoleStack, page: Any, *, terminals: int, timeout: fl
         page.goto(f"{stack.url}/cases?state=all")
         return page.locator("#case-table tr[data-case]").count() > 0
 
-    wait_for(tiles, timeout, f"{terminals} terminals on the overview")
-    wait_for(a_case, timeout, "a bad review to open a follow-up case")
+    wait_for(tiles, timeout, f"{terminals} terminals on the overview", alive=stack.check)
+    wait_for(a_case, timeout, "a bad review to open a follow-up case", alive=stack.check)
 
 
 def pages(stack: ConsoleStack, page: Any) -> list[tuple[str, str]]:
@@ -73,7 +75,8 @@ def pages(stack: ConsoleStack, page: Any) -> list[tuple[str, str]]:
     page.goto(f"{stack.url}/overview.json")
     data = json.loads(page.inner_text("body"))
     ids = [t["id"] for t in data["tiles"]]
-    busy = next((t["id"] for t in data["tiles"] if t["state"] == "online"), ids[0])
+    busy = next((t["id"] for t in data["tiles"] if t["state"] == "online"
+                 and t["id"].startswith("SIM-")), ids[0])
     page.goto(f"{stack.url}/cases?state=all")
     first_case = page.locator("#case-table tr[data-case]").first.get_attribute("data-case")
     return [("overview", "/"), ("terminal", f"/terminals/{busy}"), ("alarms", "/alarms?state=all"),

@@ -45,7 +45,9 @@ def alarms_page(request: Request) -> Response:
             raise ConsoleError(422, str(exc)) from exc
         items = found.items
         order = {"active": 0, "acknowledged": 1, "cleared": 2}
-        items.sort(key=lambda a: (order.get(a["state"], 3), -(a["id"])))
+        severity = {"critical": 0, "major": 1, "minor": 2}
+        items.sort(key=lambda a: (order.get(a["state"], 3), severity.get(a["severity"], 3),
+                                  -(a["id"])))
         notes = store.alarm_notes_for(s, [a["id"] for a in items])
     for a in items:
         a["region_label"] = region_label(a["region_code"])

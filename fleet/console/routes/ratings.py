@@ -80,6 +80,7 @@ def figures(request: Request, session_: Any) -> dict[str, Any]:
         g["label"] = region_label(g["key"])
     for g in groups["site"]:
         g["label"] = g["key"] or "—"
+    groups["item"] = [g for g in groups["item"] if g["key"] or g["rated"]]  # sessions have no item
     for g in groups["item"]:
         g["label"] = f"{items.get(g['key']) or ''} {g['key']}".strip()
     return {"f": f, "total": total, "by_day": by_day.get("groups", []), "groups": groups,

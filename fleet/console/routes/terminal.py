@@ -24,9 +24,13 @@ from fleet.console.words import (
     COMMAND_LABELS,
     COMMAND_STATUS_LABELS,
     DEVICE_LABELS,
+    DEVICE_STATE_LABELS,
+    EVENT_LABELS,
+    PAPER_LABELS,
     SERVICE_LABELS,
     SEVERITY_LABELS,
     STATE_LABELS,
+    event_text,
 )
 
 router = APIRouter()
@@ -45,6 +49,10 @@ def labels() -> dict:
             "severity_label": lambda s: SEVERITY_LABELS.get(s, s),
             "command_label": lambda s: COMMAND_LABELS.get(s, s),
             "command_status_label": lambda s: COMMAND_STATUS_LABELS.get(s, s),
+            "event_label": lambda n: EVENT_LABELS.get(n, n),
+            "device_state_label": lambda s: DEVICE_STATE_LABELS.get(s or "unknown", s),
+            "paper_label": lambda p: PAPER_LABELS.get(p, p),
+            "event_text": lambda e, t: event_text(e.data or {}, t),
             "when": backend.when}
 
 

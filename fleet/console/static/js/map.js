@@ -63,6 +63,7 @@
     series: Object.keys(byStatus).map(function (s) {
       return {name: byStatus[s][0].f.status_label, type: "scatter", symbolSize: 14,
               itemStyle: {color: colours[s] || "#0b4f9c"}, data: byStatus[s],
+              labelLayout: {hideOverlap: true},
               label: {show: true, position: "right", formatter: function (p) { return p.data.f.id; }}};
     })
   });

@@ -21,6 +21,7 @@
   var levels = JSON.parse(box.getAttribute("data-levels"));
   var lv = echarts.init(box);
   lv.setOption({animation: false, tooltip: {trigger: "item"},
+    color: ["#17683a", "#5fa052", "#8a93a3", "#d9822b", "#a4161a"],
     series: [{type: "pie", radius: ["35%", "65%"], data: levels,
               label: {formatter: "{b}: {c}"}}]});
   window.addEventListener("resize", function () { sat.resize(); act.resize(); lv.resize(); });
