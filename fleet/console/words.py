@@ -41,6 +41,7 @@ ALARM_TYPE_LABELS = {"offline": "终端离线", "flapping": "频繁掉线", "pap
                      "outbox_backlog": "待发数据积压", "disk_low": "磁盘空间不足",
                      "clock_skew": "时钟偏差", "invalid_data": "上报数据无效",
                      "bad_ratings": "差评集中", "case_overdue": "差评整改超期",
+                     "help_unanswered": "帮办无人响应",
                      "stale": "数据过期", "error": "终端报错"}
 
 COMMAND_LABELS = {"restart": "重启应用", "reload_config": "重新加载配置",

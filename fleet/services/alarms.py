@@ -34,12 +34,12 @@ from fleet.settings import AlarmRules
 
 TYPES = ("offline", "flapping", "paper_out", "paper_low", "device_unavailable",
          "outbox_backlog", "disk_low", "clock_skew", "invalid_data", "bad_ratings",
-         "case_overdue")
+         "case_overdue", "help_unanswered")
 STATES = ("active", "acknowledged", "cleared")
 SEVERITY = {"offline": "critical", "flapping": "major", "paper_out": "critical",
             "device_unavailable": "critical", "paper_low": "minor", "outbox_backlog": "major",
             "disk_low": "major", "clock_skew": "minor", "invalid_data": "minor",
-            "bad_ratings": "major", "case_overdue": "major"}
+            "bad_ratings": "major", "case_overdue": "major", "help_unanswered": "major"}
 BAD_LEVELS = ("dissatisfied", "very_dissatisfied")
 INVALID_QUIET_MS = 3600_000  # invalid_data clears after an hour without invalid payloads
 
@@ -313,6 +313,9 @@ def evaluate_all(session: Session, now: int, rules: AlarmRules,
             evaluate_bad_ratings(session, term, now, rules, changes)
         else:
             evaluate_invalid_quiet(session, term, now, changes)
+    from fleet.help_alarms import evaluate_help_calls  # 帮办 calls nobody answered (#15)
+
+    evaluate_help_calls(session, now, changes)
     return changes
 
 
