@@ -42,7 +42,7 @@ def test_hall_channel_follows_the_staff_from_pending_to_done(tmp_path: Path) -> 
     engine = QueueEngine(tmp_path / "hall.sqlite", QueueSettings(synchronous="normal"),
                          key_path=tmp_path / "id.key")
     with QueueHttpServer(engine, speech_dir=tmp_path / "speech") as server:
-        key = server.hall.add_terminal("K-0001")
+        key, url = server.hall.add_terminal("K-0001"), server.url
         server.hall.add_staff("li", "password-1", ["1"])
         client = HttpQueueService(server.url, terminal="K-0001", api_key=key, timeout_s=5)
         channel = HallHelpChannel(client)
@@ -64,7 +64,7 @@ def test_hall_channel_follows_the_staff_from_pending_to_done(tmp_path: Path) -> 
     engine.close()
     # the server is gone: the channel says so instead of pretending
     with pytest.raises(HelpUnreachable):
-        HallHelpChannel(HttpQueueService(server.url, terminal="K-0001", api_key=key,
+        HallHelpChannel(HttpQueueService(url, terminal="K-0001", api_key=key,
                                          timeout_s=1, retries=0)).request(
             HelpCall("req-0002"), "A区入口 2号机", "")
 
