@@ -16,6 +16,7 @@ _STYLE = ("body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;
           "h1{font-size:28px;margin:0 0 16px}.ok{color:#0b6b3a}.bad{color:#b3261e}"
           "table{border-collapse:collapse;width:100%;background:#fff}"
           "td,th{border:1px solid #c9d1dc;padding:10px;text-align:left;font-size:18px}"
+          "th{white-space:nowrap;width:5em}td{word-break:break-all}"
           ".note{color:#4a5565;font-size:16px;margin-top:16px}")
 
 

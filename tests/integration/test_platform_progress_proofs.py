@@ -134,3 +134,32 @@ def test_embedded_terminal_keeps_its_proof_key_across_restarts(tmp_path: Path) -
                                 data_dir=tmp_path / "other")
     with pytest.raises(ProofRefused):
         other.verify_proof(doc.code)  # another platform's key
+
+
+def test_the_verify_page_in_a_real_browser_on_a_phone(tmp_path: Path) -> None:
+    """What a phone shows after scanning the printed QR: Chromium headless at 390×844."""
+    from playwright.sync_api import sync_playwright
+
+    key = load_or_create_key(tmp_path / "key.pem")
+    with ReferenceCodeServer(EmbeddedCodePlatform(key, proof_key=key)) as server:
+        doc = HttpCodePlatform(server.url).issue_proof(LI, "insurance_payment")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"])
+            try:
+                page = browser.new_page(viewport={"width": 390, "height": 844})
+                answer = page.goto(doc.verify_url)
+                assert answer is not None and answer.status == 200
+                assert page.locator("h1").inner_text() == "验证通过：此证明由平台出具"
+                assert doc.document_no in page.inner_text("table")
+                assert "演示样例数据" in page.inner_text("body")
+                page.screenshot(path=str(tmp_path / "verify-ok.png"), full_page=True)
+                # no horizontal scrolling on a phone
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390
+                bad = page.goto(f"{server.url}/verify/{_tamper(doc.code, 50)}")
+                assert bad is not None and bad.status == 404
+                assert "验证失败" in page.locator("h1").inner_text()
+            finally:
+                browser.close()
