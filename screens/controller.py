@@ -219,6 +219,7 @@ class UiController:
                 return
             dialog.show_outcome(outcome.ok, outcome.reason, retryable=not outcome.refused,
                                 preview=outcome.preview)
+            self.say("打印完成，请取走凭条" if outcome.ok else outcome.reason)
             if outcome.ok and on_printed is not None:
                 on_printed()
 

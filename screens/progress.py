@@ -198,11 +198,8 @@ class ProgressScreen(KioskScreen):
             return
         document = progress_slip(app, paper_width_mm=paper_width_mm(controller.kiosk.config))
 
-        def printed() -> None:
-            self.printed = True
-            controller.say("进度单已打印，请取走")
-
-        controller.print_document(document, phone_url=app.follow_url, on_printed=printed)
+        controller.print_document(document, phone_url=app.follow_url,
+                                  on_printed=lambda: setattr(self, "printed", True))
 
     def try_again(self) -> None:
         self.problem = ""

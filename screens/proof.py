@@ -75,7 +75,6 @@ class ProofScreen(KioskScreen):
             def printed() -> None:
                 self.mark_printed(proof_id)
                 controller.machine.session.handling_number = data.document_no  # type: ignore[attr-defined]
-                controller.say("证明已打印，请取走凭条")
 
             controller.print_document(paper, phone_url=data.verify_url,  # type: ignore[attr-defined]
                                       on_printed=printed, preview=preview)

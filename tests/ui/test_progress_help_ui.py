@@ -239,3 +239,13 @@ def test_proof_preview_masks_the_holder_while_the_paper_has_it_in_full(ui) -> No
     assert "3701**********" in shown
     ui.tap("print_close")
     on_device_thread(lambda: ui.kiosk.devices.get("idcard").lift())
+
+
+def test_progress_by_a_scanned_receipt(ui) -> None:
+    """The receipt's QR carries the handling number: scanning it shows the application."""
+    app = ui.kiosk.codes.progress_for(Person(RESIDENT.id_number, RESIDENT.name))[0]
+    screen = open_progress(ui)
+    ui.kiosk.simulation.scan(app.handling_number)
+    ui.wait_for(lambda: screen.page == "detail", timeout_s=10, what="the scanned application")
+    assert ui.find("progress_item").text == app.item
+    assert ui.kiosk.machine.identity is None  # a receipt is not an identity
