@@ -84,9 +84,10 @@ class SoxSink:
 class FileSink:
     """Writes what would be played into ``folder`` (``NNNN.wav``), in real time."""
 
-    def __init__(self, folder: Path, realtime: bool = True) -> None:
+    def __init__(self, folder: Path, realtime: bool = True, keep: int = 20) -> None:
         self.folder = Path(folder)
         self.realtime = realtime
+        self.keep = keep  # older files are deleted: nothing accumulates on disk
         self._count = 0
 
     def play(self, wav: Path, volume: float, cancel: threading.Event) -> tuple[Path | None, bool]:
@@ -95,6 +96,7 @@ class FileSink:
         out = self.folder / f"{self._count:04d}.wav"
         subprocess.run([_sox("sox"), "-q", str(wav), str(out), "vol", f"{volume:.3f}"],
                        check=True, capture_output=True, timeout=30)
+        (self.folder / f"{self._count - self.keep:04d}.wav").unlink(missing_ok=True)
         if self.realtime and cancel.wait(_wav_seconds(out)):
             return out, True
         return out, cancel.is_set()
