@@ -66,6 +66,10 @@ class ProofScreen(KioskScreen):
             return
         self.error = ""
         width = paper_width_mm(controller.kiosk.config)
+        dialog = controller.print_dialog
+        if dialog is not None:
+            dialog.phone_url = ""
+            dialog.show_printing()  # at once: the platform's document comes on a worker
 
         def issued(data: object) -> None:
             if controller.machine.identity is not identity:  # the session ended meanwhile
@@ -83,6 +87,8 @@ class ProofScreen(KioskScreen):
             log.warning("proof not issued: %s", type(exc).__name__)
             self.error = str(getattr(exc, "message_zh", "") or
                              "暂时无法出具证明，请稍后再试或到窗口办理")
+            if dialog is not None and dialog.parent is not None:
+                dialog.show_outcome(False, self.error, retryable=False)
 
         controller.kiosk.handoff.run_in_worker(controller.kiosk.proofs.document, proof_id,
                                                identity, on_done=issued, on_error=failed)

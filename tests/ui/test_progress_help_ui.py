@@ -222,7 +222,9 @@ def test_proof_preview_masks_the_holder_while_the_paper_has_it_in_full(ui) -> No
     try:
         ui.tap("proof_insurance_payment")
         dialog = ui.app.controller.print_dialog
-        ui.wait_for(lambda: dialog.state == "done", timeout_s=10, what="proof printed")
+        # the document comes from the platform on a worker first: wait for the new job
+        ui.wait_for(lambda: len(printer.jobs) > jobs and dialog.state == "done",
+                    timeout_s=10, what="proof printed")
     finally:
         del printing.submit
     paper = "\n".join(getattr(b, "text", "") for b in printer.jobs[jobs].blocks)
