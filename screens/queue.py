@@ -69,7 +69,13 @@ def age_on(identity: Any, today: date) -> int | None:
 
 
 def follow_url(config: Any, ticket: Any) -> str:
-    """The phone page that follows this ticket in the queue (on the service platform)."""
+    """The phone page that follows this ticket in the queue: the hall server's ``/t/<id>``
+    (``queue.public_url``), else the service platform's page."""
+    from kiosk.queue.factory import ticket_page_url
+
+    hall_page = ticket_page_url(config, ticket.id)
+    if hall_page:
+        return hall_page
     base = (config.backends.platform.url or "https://platform.example").rstrip("/")
     return (f"{base}/queue/ticket?site={config.terminal.region_code}&id={ticket.id}"
             f"&no={ticket.number}&d={ticket.day.replace('-', '')}")

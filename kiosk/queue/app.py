@@ -25,7 +25,7 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -119,6 +119,31 @@ def _call_out(svc: HallService, call: Any) -> dict[str, Any]:
     return svc.call_view(call)
 
 
+class _SafeHeaders:
+    """Plain ASGI middleware (no per-request task, unlike BaseHTTPMiddleware): answers are
+    not cached unless they say so, and content types are not sniffed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 def build_app(svc: HallService, *, secure_cookies: bool = False) -> FastAPI:
     app = FastAPI(title="爱山东 hall queue server", version="2.0",
                   description="Tickets, check-in, window staff, calling display, help requests. "
@@ -158,18 +183,47 @@ def build_app(svc: HallService, *, secure_cookies: bool = False) -> FastAPI:
         log.error("queue database error: %s", exc)
         return _error(503, "unavailable", "排队系统数据库暂时不可用，请稍后再试")
 
-    @app.middleware("http")
-    async def _no_store(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    app.add_middleware(_SafeHeaders)
 
     _api_routes(app)
     from kiosk.queue.pages import add_pages
 
     add_pages(app)
+    if svc is not None:
+        _describe_the_hall(app, svc)
     return app
+
+
+def _describe_the_hall(app: FastAPI, svc: HallService) -> None:
+    """Put this hall's category codes and window ids into the OpenAPI as enums, so that the
+    description says which values exist (an unknown one is a 404 or 422, as documented)."""
+    original = app.openapi
+    codes = [c.code for c in svc.settings.categories]
+    windows = [w.id for w in svc.settings.windows]
+
+    def openapi() -> dict[str, Any]:
+        spec = original()
+        if spec.get("x-hall-described"):
+            return spec
+        schemas = spec["components"]["schemas"]
+        schemas["IssueIn"]["properties"]["category"]["enum"] = codes
+        schemas["TransferIn"]["properties"]["category"]["enum"] = codes
+        schemas["TransferIn"]["properties"]["window"]["enum"] = windows
+        cats = schemas["WindowCategoriesIn"]["properties"]["categories"]
+        for option in cats.get("anyOf", []):
+            if option.get("type") == "array":
+                option["items"] = {"type": "string", "enum": codes}
+        for item in spec["paths"].values():
+            for operation in item.values():
+                for param in operation.get("parameters", []):
+                    if param["in"] == "path" and param["name"] == "window_id":
+                        param["schema"]["enum"] = windows
+                    if param["in"] == "path" and param["name"] == "code":
+                        param["schema"]["enum"] = codes
+        spec["x-hall-described"] = True
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _api_routes(app: FastAPI) -> None:
@@ -187,8 +241,8 @@ def _api_routes(app: FastAPI) -> None:
 
     @app.get(f"{API}/categories/{{code}}", response_model=s.CategoryOut, tags=["kiosk"],
              responses=R_KIOSK)
-    def category(code: str, svc: Svc, _who: Anyone) -> Any:
-        return svc.engine.category(code).to_dict()
+    def category(code: Annotated[str, Path(max_length=4)], svc: Svc, _who: Anyone) -> Any:
+        return svc.category(code).to_dict()
 
     @app.post(f"{API}/tickets", response_model=s.TicketOut, status_code=201, tags=["kiosk"],
               responses=R_KIOSK)
@@ -211,7 +265,8 @@ def _api_routes(app: FastAPI) -> None:
     def check_in(body: s.CheckInIn, svc: Svc, terminal: Kiosk) -> Any:
         if not body.id_number and not body.code:
             raise InvalidRequest("请刷身份证或扫描预约码", field="id_number")
-        return svc.check_in(terminal, body.id_number, body.code, body.request_id).to_dict()
+        return svc.check_in(terminal, body.id_number or "", body.code or "",
+                            body.request_id).to_dict()
 
     @app.post(f"{API}/offline/tickets", response_model=s.ReconcileOut, tags=["kiosk"],
               responses=R_KIOSK)
@@ -284,6 +339,28 @@ def _api_routes(app: FastAPI) -> None:
     def no_show(ticket_id: str, svc: Svc, session: Staff) -> Any:
         return svc.no_show(session.staff, ticket_id).to_dict()
 
+    @app.post(f"{API}/tickets/{{ticket_id}}/transfer", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def transfer(ticket_id: str, body: s.TransferIn, svc: Svc, session: Staff) -> Any:
+        if (body.category is None) == (body.window is None):
+            raise InvalidRequest("give category or window, not both", field="category")
+        return svc.transfer(session.staff, ticket_id, body.category, body.window).to_dict()
+
+    @app.post(f"{API}/tickets/{{ticket_id}}/park", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def park(ticket_id: str, svc: Svc, session: Staff) -> Any:
+        return svc.park(session.staff, ticket_id).to_dict()
+
+    @app.post(f"{API}/tickets/{{ticket_id}}/resume", response_model=s.TicketOut,
+              tags=["staff"], responses=R_STAFF)
+    def resume(ticket_id: str, svc: Svc, session: Staff) -> Any:
+        return svc.resume(session.staff, ticket_id).to_dict()
+
+    @app.get(f"{API}/windows/{{window_id}}/parked", response_model=list[s.TicketOut],
+             tags=["staff"], responses=R_STAFF)
+    def parked(window_id: str, svc: Svc, session: Staff) -> Any:
+        return [t.to_dict() for t in svc.parked(session.staff, window_id)]
+
     @app.get(f"{API}/calls", response_model=list[s.CallLogOut], tags=["staff"],
              responses=R_AUTH)
     def calls(svc: Svc, _s: Staff, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Any:
@@ -307,21 +384,16 @@ def _api_routes(app: FastAPI) -> None:
     @app.post(f"{API}/appointments", response_model=s.ImportOut, tags=["admin"],
               responses=R_AUTH)
     def appointments(body: s.AppointmentsIn, svc: Svc, session: Admin) -> Any:
-        items = []
-        for index, row in enumerate(body.appointments, start=1):
-            try:
-                items.append(AppointmentIn.from_dict(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                raise InvalidRequest(f"appointment {index}: {exc}",
-                                     field="appointments") from None
+        items = [AppointmentIn(ref=r.ref, category=r.category.strip().upper(), start=r.start,
+                               id_number=r.id_number.strip(), name=r.name.strip(),
+                               code=r.code.strip(), cancelled=r.cancelled)
+                 for r in body.appointments]
         return svc.import_appointments(session.staff, items).to_dict()
 
     def _range(day_from: date | None, day_to: date | None, svc: HallService) -> tuple[str, str]:
         today = svc.engine.now().date()
         start, end = day_from or today - timedelta(days=6), day_to or today
-        if end < start:
-            raise InvalidRequest("day_to is before day_from", field="day_to")
-        return start.isoformat(), end.isoformat()
+        return start.isoformat(), end.isoformat()  # end before start: no rows
 
     @app.get(f"{API}/stats", response_model=list[s.StatsRow], tags=["admin"],
              responses=R_AUTH)
@@ -329,8 +401,9 @@ def _api_routes(app: FastAPI) -> None:
               day_to: date | None = None) -> Any:
         return svc.hall.stats(*_range(day_from, day_to, svc))
 
-    @app.get(f"{API}/stats.csv", tags=["admin"], responses=R_AUTH,
-             response_class=Response)
+    @app.get(f"{API}/stats.csv", tags=["admin"], response_class=Response,
+             responses={**R_AUTH, 200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                        "description": "the same rows as CSV"}})
     def stats_csv(svc: Svc, _a: Admin, day_from: date | None = None,
                   day_to: date | None = None) -> Response:
         rows = svc.hall.stats(*_range(day_from, day_to, svc))

@@ -204,11 +204,15 @@ def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
     except (OSError, ValueError, sqlite3.Error) as exc:
         print(f"kiosk queue serve: cannot open {args.db}: {exc}", file=sys.stderr)
         return 2
+    reporter = _fleet_reporter(config)
     try:
         server = QueueHttpServer(engine, args.host, args.port, cert=args.cert, key=args.key,
-                                 speech_dir=args.speech_cache)
+                                 speech_dir=args.speech_cache, hall_id=config.terminal.id,
+                                 fleet=reporter.record_event if reporter else None)
     except OSError as exc:
         engine.close()
+        if reporter is not None:
+            reporter.stop()
         print(f"kiosk queue serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)
         return 2
@@ -227,8 +231,25 @@ def _serve(args: argparse.Namespace, config: Any, settings: Any) -> int:
     finally:
         server.stop()
         engine.close()
+        if reporter is not None:
+            reporter.stop()
     print("queue server stopped", flush=True)
     return 0
+
+
+def _fleet_reporter(config: Any) -> Any:
+    """With ``mqtt.enabled``: the telemetry reporter (durable outbox, MQTT with the hall
+    server's own certificate, ``terminal.id`` as its fleet id) for the daily counts."""
+    if not config.mqtt.enabled:
+        return None
+    from kiosk.telemetry import Reporter
+
+    data_dir = Path(config.storage.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    reporter = Reporter(config, dict, data_dir / "queue-outbox.db",
+                        capabilities={"services": ["queue-server"]})
+    reporter.start()
+    return reporter
 
 
 def _service(args: argparse.Namespace, config: Any, settings: Any) -> Any:

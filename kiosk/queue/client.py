@@ -324,8 +324,8 @@ class HttpQueueService:
                  request_id: str | None = None) -> Ticket:
         if id_number:
             self._no_clear_ids()
-        body = {"id_number": id_number, "code": code, "terminal": self.terminal,
-                "request_id": request_id or uuid.uuid4().hex}
+        body = {"terminal": self.terminal, "request_id": request_id or uuid.uuid4().hex}
+        body.update({k: v for k, v in (("id_number", id_number), ("code", code)) if v})
         return Ticket.from_dict(self.request("POST", "/checkin", body))
 
     def ticket(self, ticket_id: str) -> Ticket:

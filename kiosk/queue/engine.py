@@ -76,7 +76,8 @@ log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STATE_WORDS = {"waiting": "等待中", "called": "已叫号", "served": "已办结", "no_show": "已过号",
-                "cancelled": "已取消"}
+                "cancelled": "已取消", "parked": "已暂挂"}
+QUEUE = "COALESCE(serve_category, category)"  # the queue a ticket waits in (transfers move it)
 
 
 class QueueEngine:
@@ -97,8 +98,12 @@ class QueueEngine:
         self._categories = self.settings.category_map
         self._windows = self.settings.window_map
         self._lock = threading.RLock()
+        self._surging: set[int] = set()  # surge rules in force (kept for their hysteresis)
         self._conn = db.connect(self.db_path, self.settings.synchronous)
         self._conn.row_factory = sqlite3.Row
+        db.add_columns(self._conn, "tickets", {"serve_category": "TEXT", "target_window": "TEXT"})
+        self._conn.execute(f"CREATE INDEX IF NOT EXISTS tickets_serve ON tickets "
+                           f"(day, {QUEUE}, state, priority, issued_at)")
         self._closed = False
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -194,7 +199,12 @@ class QueueEngine:
                             (local.date().isoformat(),)).fetchall()
         overrides = {r["window"]: tuple(json.loads(r["categories"])) for r in rows
                      if r["window"] in self._windows}
-        return tide.assignments(self.settings, local, overrides)
+        if self.settings.surge:
+            counts = {r[0]: r[1] for r in conn.execute(
+                f"SELECT {QUEUE}, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
+                f"GROUP BY {QUEUE}", (local.date().isoformat(),))}
+            self._surging = tide.surging(self.settings, counts, self._surging)
+        return tide.assignments(self.settings, local, overrides, self._surging)
 
     def _service_s(self, conn: sqlite3.Connection, cat: CategorySettings, now_ts: float) -> float:
         since = now_ts - self.settings.history_days * 86400
@@ -207,16 +217,17 @@ class QueueEngine:
     def _ticket(self, conn: sqlite3.Connection, row: sqlite3.Row, now_ts: float,
                 mapping: dict[str, tide.Assignment] | None = None) -> Ticket:
         now = datetime.fromtimestamp(now_ts, self.tz)
-        cat = self._categories.get(row["category"])
+        queue_code = row["serve_category"] or row["category"]  # a transfer changes the queue
+        cat = self._categories.get(queue_code)
         mapping = mapping if mapping is not None else self._mapping(conn, now)
-        names, area = tide.where(row["category"], self.settings, mapping) if cat else ((), "")
+        names, area = tide.where(queue_code, self.settings, mapping) if cat else ((), "")
         ahead = wait = None
         if row["state"] == TicketState.WAITING and row["day"] == now.date().isoformat():
             ahead = conn.execute(
-                "SELECT COUNT(*) FROM tickets WHERE day = ? AND category = ? AND state = 'waiting'"
-                " AND (priority > ? OR (priority = ? AND (issued_at < ? OR (issued_at = ? AND "
-                "seq < ?))))",
-                (row["day"], row["category"], row["priority"], row["priority"], row["issued_at"],
+                f"SELECT COUNT(*) FROM tickets WHERE day = ? AND {QUEUE} = ? AND "
+                "state = 'waiting' AND (priority > ? OR (priority = ? AND (issued_at < ? OR "
+                "(issued_at = ? AND seq < ?))))",
+                (row["day"], queue_code, row["priority"], row["priority"], row["issued_at"],
                  row["issued_at"], row["seq"])).fetchone()[0]
             if cat is not None:
                 wait = estimate.wait_minutes(ahead, self._service_s(conn, cat, now_ts),
@@ -336,8 +347,8 @@ class QueueEngine:
                 mapping: dict[str, tide.Assignment]) -> CategoryStatus:
         now = datetime.fromtimestamp(now_ts, self.tz)
         day = now.date().isoformat()
-        waiting = conn.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND category = ? AND "
-                               "state = 'waiting'", (day, cat.code)).fetchone()[0]
+        waiting = conn.execute(f"SELECT COUNT(*) FROM tickets WHERE day = ? AND {QUEUE} = ? "
+                               "AND state = 'waiting'", (day, cat.code)).fetchone()[0]
         row = conn.execute("SELECT last, issued FROM counters WHERE day = ? AND category = ?",
                            (day, cat.code)).fetchone()
         last, issued = (row["last"], row["issued"]) if row else (0, 0)
@@ -411,13 +422,12 @@ class QueueEngine:
                          "window = ? AND state = 'called'", (now_ts, day, wid))
             mapping = self._mapping(conn, now)
             codes = mapping[wid].categories
-            if not codes:
-                return None
             marks = ", ".join("?" for _ in codes)
-            row = conn.execute(
-                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND category IN "
-                f"({marks}) ORDER BY priority DESC, issued_at, seq LIMIT 1",
-                (day, *codes)).fetchone()
+            row = conn.execute(  # tickets transferred to this window first, then its queue
+                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND "
+                f"(target_window = ? OR (target_window IS NULL AND {QUEUE} IN ({marks}))) "
+                "ORDER BY target_window IS NULL, priority DESC, issued_at, seq LIMIT 1",
+                (day, wid, *codes)).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE tickets SET state = 'called', window = ?, called_at = ?, "
@@ -439,6 +449,65 @@ class QueueEngine:
                          (target.value, now_ts, row["seq"]))
             return self._ticket(conn, self._row(conn, ticket_id), now_ts)
 
+    def transfer(self, ticket_id: str, *, category: str | None = None,
+                 window: str | None = None) -> Ticket:
+        """Send a called (or waiting) ticket to another category's queue or to one window.
+
+        The resident keeps the number. Rule: in another category the ticket keeps its place
+        by its original issue time (and priority); sent to a window it is that window's next
+        call. Exactly one of ``category`` and ``window``."""
+        if (category is None) == (window is None):
+            raise InvalidRequest("give a category or a window to transfer to", field="category")
+        code = self._category(category).code if category is not None else None
+        wid = self._window_id(window) if window is not None else None
+        now_ts = self._clock()
+        with self._write() as conn:
+            row = self._row(conn, ticket_id)
+            if row["state"] not in (TicketState.CALLED.value, TicketState.WAITING.value,
+                                    TicketState.PARKED.value):
+                number = label(row["category"], row["number"])
+                raise BadTransition(f"{number}号{_STATE_WORDS[row['state']]}，不能转移",
+                                    ticket=row["id"], state=row["state"])
+            conn.execute("UPDATE tickets SET state = 'waiting', serve_category = ?, "
+                         "target_window = ?, window = NULL, called_at = NULL, "
+                         "call_request = NULL WHERE seq = ?",
+                         (code if code != row["category"] else None, wid, row["seq"]))
+            return self._ticket(conn, self._row(conn, ticket_id), now_ts)
+
+    def park(self, ticket_id: str) -> Ticket:
+        """Put a called ticket aside (the resident fetches a document); it stays with the
+        window and is not served, called or counted as waiting until resumed."""
+        return self._transition(ticket_id, TicketState.PARKED, (TicketState.CALLED,), "暂挂")
+
+    def resume(self, ticket_id: str) -> Ticket:
+        """A parked ticket is called again at its window (the ticket called there now is
+        finished as served, as with call-next)."""
+        now_ts = self._clock()
+        day = self.day_of(datetime.fromtimestamp(now_ts, self.tz))
+        with self._write() as conn:
+            row = self._row(conn, ticket_id)
+            if row["state"] == TicketState.CALLED.value:
+                return self._ticket(conn, row, now_ts)
+            if row["state"] != TicketState.PARKED.value:
+                number = label(row["category"], row["number"])
+                raise BadTransition(f"{number}号{_STATE_WORDS[row['state']]}，不能恢复",
+                                    ticket=row["id"], state=row["state"])
+            conn.execute("UPDATE tickets SET state = 'served', finished_at = ? WHERE day = ? AND "
+                         "window = ? AND state = 'called'", (now_ts, day, row["window"]))
+            conn.execute("UPDATE tickets SET state = 'called', called_at = ? WHERE seq = ?",
+                         (now_ts, row["seq"]))
+            return self._ticket(conn, self._row(conn, ticket_id), now_ts)
+
+    def parked(self, window: str) -> list[Ticket]:
+        """Today's parked tickets of a window."""
+        wid = self._window_id(window)
+        now_ts = self._clock()
+        with self._read() as conn:
+            day = self.day_of(datetime.fromtimestamp(now_ts, self.tz))
+            rows = conn.execute("SELECT * FROM tickets WHERE day = ? AND window = ? AND "
+                                "state = 'parked' ORDER BY seq", (day, wid)).fetchall()
+            return [self._ticket(conn, r, now_ts) for r in rows]
+
     def mark_served(self, ticket_id: str) -> Ticket:
         return self._transition(ticket_id, TicketState.SERVED, (TicketState.CALLED,), "办结")
 
@@ -448,20 +517,21 @@ class QueueEngine:
     def cancel(self, ticket_id: str) -> Ticket:
         return self._transition(ticket_id, TicketState.CANCELLED, (TicketState.WAITING,), "取消")
 
-    def waiting(self, categories: Sequence[str], limit: int = 5) -> list[Ticket]:
-        """Today's waiting tickets of ``categories`` in the order they will be called."""
+    def waiting(self, categories: Sequence[str], limit: int = 5, window: str = "") -> list[Ticket]:
+        """Today's waiting tickets of ``categories`` (and those transferred to ``window``) in
+        the order ``window`` will call them."""
         codes = [c for c in categories if c in self._categories]
-        if not codes:
-            return []
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
         marks = ", ".join("?" for _ in codes)
         with self._read() as conn:
             mapping = self._mapping(conn, now)
             rows = conn.execute(
-                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND category IN "
-                f"({marks}) ORDER BY priority DESC, issued_at, seq LIMIT ?",
-                (now.date().isoformat(), *codes, max(1, min(int(limit), 50)))).fetchall()
+                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND "
+                f"(target_window = ? OR (target_window IS NULL AND {QUEUE} IN ({marks}))) "
+                "ORDER BY target_window IS NULL, priority DESC, issued_at, seq LIMIT ?",
+                (now.date().isoformat(), window, *codes,
+                 max(1, min(int(limit), 50)))).fetchall()
             return [self._ticket(conn, r, now_ts, mapping) for r in rows]
 
     def recent_calls(self, limit: int = 10) -> list[Ticket]:

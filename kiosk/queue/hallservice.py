@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from kiosk.queue.errors import (
     InvalidRequest,
     QueueError,
     RateLimited,
+    TicketNotFound,
     WindowPaused,
 )
 from kiosk.queue.hall import Call, HallStore, Staff
@@ -50,13 +52,17 @@ class HallService:
     """Everything the hall server does, for a caller that has already been identified."""
 
     def __init__(self, engine: QueueEngine, hall: HallStore, *, speech_dir: Path,
-                 hub: Hub | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 hub: Hub | None = None, clock: Callable[[], float] = time.monotonic,
+                 fleet: Callable[..., bool] | None = None, hall_id: str = "hall") -> None:
         self.engine = engine
         self.hall = hall
         self.hub = hub or Hub()
         self.speech_dir = speech_dir
         self.settings = engine.settings
         self._clock = clock
+        self.fleet = fleet  # Reporter.record_event: the durable outbox to the fleet
+        self.hall_id = hall_id
+        self._reported_day = ""
         self._checkins: dict[str, deque[float]] = {}
         self._rate_lock = threading.Lock()
 
@@ -155,7 +161,9 @@ class HallService:
     # -- staff -----------------------------------------------------------------------------------
     def _may(self, staff: Staff, window: str) -> str:
         window = str(window)
-        self.engine._window_id(window)  # unknown window: 422 before 403
+        if window not in self.settings.window_map:  # unknown window: 404 before 403
+            raise TicketNotFound(f"没有窗口 {window!r}", window=window,
+                                 allowed=sorted(self.settings.window_map))
         if not staff.may_serve(window):
             raise Forbidden(f"您没有{window}号窗口的权限", window=window,
                             allowed=list(staff.windows))
@@ -166,6 +174,12 @@ class HallService:
         if ticket.window:  # not called yet: the engine refuses the move itself
             self._may(staff, ticket.window)
         return ticket
+
+    def category(self, code: str) -> Any:
+        if code not in self.settings.category_map:
+            raise TicketNotFound(f"没有业务类别 {code!r}", category=code,
+                                 allowed=sorted(self.settings.category_map))
+        return self.engine.category(code)
 
     def windows(self) -> list[WindowStatus]:
         return self.engine.windows()
@@ -208,6 +222,34 @@ class HallService:
         self._changed("no_show")
         return ticket
 
+    def transfer(self, staff: Staff, ticket_id: str, category: str | None,
+                 window: str | None) -> Ticket:
+        """Another category's queue (place kept by issue time) or another window (its next
+        call); staff of the ticket's current window only."""
+        self._ticket_window(staff, ticket_id)
+        if window is not None and window not in self.settings.window_map:
+            raise InvalidRequest(f"没有窗口 {window!r}", field="window",
+                                 allowed=sorted(self.settings.window_map))
+        ticket = self.engine.transfer(ticket_id, category=category, window=window)
+        self._changed("transfer")
+        return ticket
+
+    def park(self, staff: Staff, ticket_id: str) -> Ticket:
+        self._ticket_window(staff, ticket_id)
+        ticket = self.engine.park(ticket_id)
+        self._changed("park")
+        return ticket
+
+    def resume(self, staff: Staff, ticket_id: str) -> Ticket:
+        before = self._ticket_window(staff, ticket_id)
+        ticket = self.engine.resume(ticket_id)
+        if before.state is TicketState.PARKED:
+            self._announce(ticket, ticket.window, "call")
+        return ticket
+
+    def parked(self, staff: Staff, window: str) -> list[Ticket]:
+        return self.engine.parked(self._may(staff, window))
+
     def set_categories(self, staff: Staff, window: str, codes: list[str] | None
                        ) -> WindowStatus:
         window = self._may(staff, window)
@@ -225,7 +267,7 @@ class HallService:
         """The next tickets this window would call, in order."""
         window = self._may(staff, window)
         codes = next(w.categories for w in self.engine.windows() if w.id == window)
-        return self.engine.waiting(codes, limit)
+        return self.engine.waiting(codes, limit, window)
 
     def help_action(self, staff: Staff, help_id: str, action: str) -> Any:
         request = self.hall.help_action(help_id, action, staff.name)
@@ -246,6 +288,22 @@ class HallService:
         if any(counts.values()):
             log.info("retention purge (%d days): %s", self.settings.retention_days, counts)
         return counts
+
+    def report_day(self, day: str) -> bool:
+        """Hand the day's counts to the fleet (``queue_daily`` event); False without one."""
+        if self.fleet is None:
+            return False
+        from kiosk.queue.fleet import daily_counts, record_id
+
+        return bool(self.fleet("queue_daily", daily_counts(self.hall, day),
+                               record_id=record_id(self.hall_id, day)))
+
+    def report_yesterday(self) -> None:
+        """Once per day (the server's hourly task): yesterday's counts to the fleet."""
+        yesterday = (self.engine.now().date() - timedelta(days=1)).isoformat()
+        if self.fleet is not None and yesterday != self._reported_day:
+            self.report_day(yesterday)
+            self._reported_day = yesterday
 
     def validate_limit(self, limit: int, high: int = 100) -> int:
         if not 1 <= limit <= high:

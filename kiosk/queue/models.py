@@ -43,6 +43,7 @@ class TicketState(enum.StrEnum):
     SERVED = "served"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    PARKED = "parked"  # put aside at the window, resumed later
 
 
 def label(category: str, number: int) -> str:

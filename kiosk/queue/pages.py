@@ -148,6 +148,7 @@ def add_pages(app: FastAPI) -> None:
         return _page("staff.html", {
             "csrf": session.csrf, "name": session.staff.name, "role": session.staff.role,
             "windows": [{"id": w.id, "name": w.name} for w in windows],
+            "all_windows": [{"id": w.id, "name": w.name} for w in svc.settings.windows],
             "categories": [{"code": c.code, "name": c.name} for c in svc.settings.categories],
             "no_show_after_recalls": svc.settings.no_show_after_recalls})
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 RequestId = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
                   description="idempotency key: a retry with the same id gets the first answer")
@@ -50,7 +51,7 @@ class TicketOut(BaseModel):
     category: str
     category_name: str
     priority: Literal["normal", "appointment", "green"]
-    state: Literal["waiting", "called", "served", "no_show", "cancelled"]
+    state: Literal["waiting", "called", "served", "no_show", "cancelled", "parked"]
     day: str
     issued_at: str
     people_ahead: int | None
@@ -75,8 +76,12 @@ class IssueIn(Strict):
 
 
 class CheckInIn(Strict):
-    id_number: str = Field(default="", max_length=40)
-    code: str = Field(default="", max_length=200)
+    """An ID number (card read) or a booking code (scanned): at least one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["id_number"]}, {"required": ["code"]}]})
+    id_number: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=40)
+    code: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
     terminal: str = Field(default="", max_length=40)
     request_id: str | None = RequestId
 
@@ -94,6 +99,15 @@ class WindowCategoriesIn(Strict):
                                          "schedule")
 
 
+class TransferIn(Strict):
+    """Exactly one: another category's queue, or one window."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["category"]}, {"required": ["window"]}]})
+    category: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=4)
+    window: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=16)
+
+
 class PauseIn(Strict):
     paused: bool
 
@@ -108,15 +122,21 @@ class WindowOut(BaseModel):
     paused: bool = False
 
 
-class AppointmentRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    ref: str = Field(min_length=1, max_length=64)
-    category: str = Field(min_length=1, max_length=4)
-    start: str = Field(min_length=1, max_length=40)
+class AppointmentRow(Strict):
+    """One booking. ``id_number`` and ``name`` are used once (a keyed hash and the masked
+    name are kept); send them over HTTPS only."""
+
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    category: str = Field(min_length=1, max_length=4, description="an unknown one is skipped")
+    start: AwareDatetime = Field(description="booked time with its UTC offset")
+    id_number: str = Field(default="", max_length=40)
+    name: str = Field(default="", max_length=60)
+    code: str = Field(default="", max_length=200)
+    cancelled: bool = False
 
 
 class AppointmentsIn(Strict):
-    appointments: list[dict[str, Any]] = Field(max_length=20000)
+    appointments: list[AppointmentRow] = Field(max_length=20000)
 
 
 class ImportOut(BaseModel):
@@ -198,7 +218,7 @@ class PublicTicketOut(BaseModel):
 
     number: str
     category_name: str
-    state: Literal["waiting", "called", "served", "no_show", "cancelled"]
+    state: Literal["waiting", "called", "served", "no_show", "cancelled", "parked"]
     people_ahead: int | None
     estimated_wait_min: int | None
     window: str

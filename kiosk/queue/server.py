@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -31,15 +32,19 @@ class QueueHttpServer:
 
     def __init__(self, engine: QueueEngine, host: str = "127.0.0.1", port: int = 0, *,
                  speech_dir: Path | str | None = None, cert: Path | str | None = None,
-                 key: Path | str | None = None, purge_every_s: float = PURGE_EVERY_S) -> None:
+                 key: Path | str | None = None, purge_every_s: float = PURGE_EVERY_S,
+                 fleet: Callable[..., bool] | None = None, hall_id: str = "hall") -> None:
         self.engine = engine
         self.hall = HallStore(engine.db_path, engine.tz, synchronous=engine.settings.synchronous)
         speech = Path(speech_dir) if speech_dir else engine.db_path.parent / "speech-cache"
-        self.service = HallService(engine, self.hall, speech_dir=speech)
+        self.service = HallService(engine, self.hall, speech_dir=speech, fleet=fleet,
+                                   hall_id=hall_id)
         self.tls = bool(cert and key)
         self.app = build_app(self.service, secure_cookies=self.tls)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on the accepted connections (it checks
+        # sock.proto): without it every answer waits ~40 ms for a delayed ACK (Nagle)
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(512)
@@ -49,7 +54,8 @@ class QueueHttpServer:
         config = uvicorn.Config(self.app, log_level="warning", access_log=False,
                                 ssl_certfile=str(cert) if cert else None,
                                 ssl_keyfile=str(key) if key else None,
-                                timeout_keep_alive=120, lifespan="off")
+                                timeout_keep_alive=120, lifespan="off",
+                                timeout_graceful_shutdown=5)  # open event streams end
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -73,9 +79,10 @@ class QueueHttpServer:
     async def _purge_loop(self) -> None:
         while True:
             try:
+                await asyncio.to_thread(self.service.report_yesterday)  # before it is purged
                 await asyncio.to_thread(self.service.purge)
             except Exception:
-                log.exception("retention purge failed")
+                log.exception("retention purge or daily report failed")
             await asyncio.sleep(self._purge_every_s)
 
     def start(self) -> QueueHttpServer:

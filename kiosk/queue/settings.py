@@ -113,6 +113,26 @@ class TideLine(Section):
                 and self.start_minute <= minute < self.end_minute)
 
 
+class SurgeRule(Section):
+    """A tide rule by crowd (潮汐窗口): `window` also serves `category` while more than `above`
+    tickets of it wait, and gives it back once `below` or fewer wait (halls open cross-window
+    service at about 10 waiting)."""
+
+    window: str = _f("1", "Window id that helps out.", allowed="the id of one of the windows")
+    category: str = _f("A", "Category it takes on.", allowed="a category code")
+    above: int = _f(10, "Take it on when more than this many wait.", ge=1, le=999)
+    below: int = _f(3, "Give it back when this many or fewer wait (below `above`, so the "
+                    "window does not flap).", ge=0, le=998)
+
+    @model_validator(mode="after")
+    def _order(self) -> SurgeRule:
+        if self.below >= self.above:
+            raise config_problem(f"below ({self.below}) must be less than above ({self.above})",
+                                 subkey="below", value=self.below,
+                                 allowed=f"0 to {self.above - 1}")
+        return self
+
+
 class OfflineRange(Section):
     """Numbers a terminal may give on its own while the hall server is unreachable.
 
@@ -170,6 +190,9 @@ class QueueSettings(Section):
         default_doc="1号窗口 A,B; 2号窗口 A (A区); 3号窗口 B,C; 4号窗口 C,D (B区)")
     tide: list[TideLine] = _fl(list, "Tide window schedule (潮汐窗口): who serves what when.",
                                allowed="a list of tables {window, days, start, end, categories}")
+    surge: list[SurgeRule] = _fl(list, "Tide windows by crowd: a window takes on a category "
+                                 "while many of it wait.",
+                                 allowed="a list of tables {window, category, above, below}")
     history_size: int = _f(20, "Recent service times per category used for the estimated wait.",
                            ge=1, le=500)
     history_days: int = _f(7, "Only service times from the last this many days count.",
@@ -179,7 +202,8 @@ class QueueSettings(Section):
     checkin_late_min: int = _f(15, "Minutes after the booked time until which an appointment "
                                "can be checked in.", ge=0, le=240)
     key_file: str = _f("", "Secret key for the keyed hash of ID numbers of imported "
-                       "appointments; \"\" = <database>.key, created on first use (mode 600).",
+                       "appointments; \"\" = <database>.key, created on first use (mode "
+                       "600). The hall server requires it set and outside the database's folder.",
                        allowed="a file path or \"\"")
     retries: int = _f(2, "Retries of a request to the hall server after a time-out or a "
                       "dropped connection (requests carry an id, so a retry never issues twice).",
@@ -233,6 +257,12 @@ class QueueSettings(Section):
                                      "is not in windows", subkey=f"tide.{index}.window",
                                      value=line.window, allowed="one of " + ", ".join(ids))
             self._known(line.categories, f"tide.{index}.categories", codes)
+        for index, rule in enumerate(self.surge):
+            if rule.window not in ids:
+                raise config_problem(f"surge rule {index + 1} names window {rule.window!r}, "
+                                     "which is not in windows", subkey=f"surge.{index}.window",
+                                     value=rule.window, allowed="one of " + ", ".join(ids))
+            self._known([rule.category], f"surge.{index}.category", codes)
         self._ranges_apart()
         return self
 

@@ -1,7 +1,9 @@
 """Which window serves which category right now (tide windows, 潮汐窗口).
 
 Precedence: a staff override for today (``PUT /windows/{id}/categories``), then the first tide
-line of the window covering the moment, then the window's default categories.
+line of the window covering the moment, then the window's default categories. On top of the
+last two, a surge rule in force (many waiting, :class:`SurgeRule`) adds its category
+(source ``surge``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,20 @@ class Assignment:
     source: str  # "default" | "tide" | "override"
 
 
+def surging(settings: QueueSettings, waiting: Mapping[str, int], active: set[int]) -> set[int]:
+    """Indexes of the surge rules in force, given the waiting counts per category and the
+    rules in force before (between `below` and `above` a rule keeps its state)."""
+    now: set[int] = set()
+    for index, rule in enumerate(settings.surge):
+        count = waiting.get(rule.category, 0)
+        if count > rule.above or (index in active and count > rule.below):
+            now.add(index)
+    return now
+
+
 def assignments(settings: QueueSettings, local: datetime,
-                overrides: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, Assignment]:
+                overrides: Mapping[str, tuple[str, ...]] | None = None,
+                surge: set[int] | None = None) -> dict[str, Assignment]:
     """Window id → what it serves at site-local time ``local``."""
     overrides = overrides or {}
     minute = local.hour * 60 + local.minute
@@ -36,6 +50,12 @@ def assignments(settings: QueueSettings, local: datetime,
             result[window.id] = Assignment(window.id, tuple(line.categories), "tide")
         else:
             result[window.id] = Assignment(window.id, tuple(window.categories), "default")
+    for index in sorted(surge or ()):
+        rule = settings.surge[index]
+        current = result[rule.window]
+        if current.source != "override" and rule.category not in current.categories:
+            result[rule.window] = Assignment(rule.window, (*current.categories, rule.category),
+                                             "surge")
     return result
 
 

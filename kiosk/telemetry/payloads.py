@@ -25,7 +25,7 @@ KINDS = ("presence", "birth", "health", "rating", "event", "command", "command_r
 
 #: events the kiosk sends (``name`` of an event payload)
 EVENT_NAMES = ("call_staff", "help", "session", "error", "alarm", "maintenance", "started",
-               "stopping")
+               "stopping", "queue_daily")
 #: result statuses of a command
 RESULT_STATUSES = ("ok", "failed", "refused", "unsupported")
 

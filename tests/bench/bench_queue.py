@@ -2,7 +2,8 @@
 
 - embedded engine: tickets/s from one thread and from 4 threads on one database
   (synchronous FULL, the default, and NORMAL for comparison);
-- hall server (``python -m kiosk.queue serve`` in its own process, loopback): tickets/s from
+- hall server (``python -m kiosk.queue serve`` in its own process, loopback, FastAPI +
+  uvicorn, kiosk keys checked on every request): tickets/s from
   8 client threads, and the median and p95 time of ``issue_ticket`` (what the 取号 screen calls
   on a tap) from a kiosk, alone and while another kiosk issues at full speed.
   Target: p95 under 100 ms against the hall server on loopback.
@@ -81,13 +82,30 @@ def _settings_dict() -> dict:
     return tomllib.loads(SETTINGS)["queue"]
 
 
+# the hand-written http.server hall server before the move to FastAPI + uvicorn (same VM,
+# docs/queue.md before issue 14), for comparison
+OLD_STACK = ("old stack (stdlib http.server, no auth): 650-750 tickets/s with 8 client threads; "
+             "issue_ticket median 1-4 ms, p95 1.5-8 ms")
+
+
 class HallServer:
     def __init__(self, folder: Path) -> None:
         settings = folder / "queue.toml"
         settings.write_text(SETTINGS, encoding="utf-8")
+        (folder / "secret").mkdir(mode=0o700, exist_ok=True)
+        db = folder / "db" / "hall.sqlite"
+        db.parent.mkdir(exist_ok=True)
+        from zoneinfo import ZoneInfo
+
+        from kiosk.queue.hall import HallStore
+
+        hall = HallStore(db, ZoneInfo("Asia/Shanghai"), synchronous="normal")
+        self.keys = {t: hall.add_terminal(t) for t in ("bench", "other", "kiosk")}
+        hall.close()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.queue", "serve", "--db", str(folder / "hall.sqlite"),
-             "--port", "0", "--settings", str(settings), "--log-level", "WARNING"],
+            [sys.executable, "-m", "kiosk.queue", "serve", "--db", str(db),
+             "--port", "0", "--settings", str(settings), "--log-level", "WARNING",
+             "--key-file", str(folder / "secret" / "id.key")],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
             text=True)
         assert self.proc.stdout is not None
@@ -100,8 +118,8 @@ class HallServer:
         self.proc.wait(timeout=20)
 
 
-def latency(url: str, count: int) -> list[float]:
-    client = HttpQueueService(url, timeout_s=5, retries=2)
+def latency(url: str, count: int, key: str) -> list[float]:
+    client = HttpQueueService(url, timeout_s=5, retries=2, api_key=key)
     client.categories()  # warm-up: connection, server caches
     samples = []
     for i in range(count):
@@ -123,8 +141,9 @@ def report() -> str:
                          f"{four:,.0f} tickets/s (4 threads)")
         server = HallServer(folder)
         try:
-            idle = latency(server.url, 300)
-            result = loadgen(server.url, 1800, 8, CATEGORIES, terminal="bench")
+            idle = latency(server.url, 300, server.keys["kiosk"])
+            result = loadgen(server.url, 1800, 8, CATEGORIES, terminal="bench",
+                             api_key=server.keys["bench"])
             assert not result["errors"], result["errors"][:3]
             rate = len(result["tickets"]) / result["seconds"]
             lines.append(f"hall server over HTTP on loopback: {rate:,.0f} tickets/s "
@@ -134,13 +153,15 @@ def report() -> str:
                          f"max {max(idle):.1f} ms (target p95 < 100 ms)")
             background: dict = {}
             other = threading.Thread(target=lambda: background.update(
-                loadgen(server.url, 1200, 2, CATEGORIES, terminal="other")))
+                loadgen(server.url, 1200, 2, CATEGORIES, terminal="other",
+                        api_key=server.keys["other"])))
             other.start()
-            busy = latency(server.url, 300)
+            busy = latency(server.url, 300, server.keys["kiosk"])
             other.join()
             lines.append(f"issue_ticket latency while another kiosk issues flat out (300): "
                          f"median {statistics.median(busy):.1f} ms, p95 "
                          f"{percentile(busy, 95):.1f} ms, max {max(busy):.1f} ms")
+            lines.append(OLD_STACK)
         finally:
             server.stop()
     return "\n".join(lines)

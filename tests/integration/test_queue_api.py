@@ -126,6 +126,11 @@ def test_staff_serve_only_their_windows_and_only_admins_import(hall: Hall) -> No
     error(hall.wang.put(f"{API}/windows/1/paused", json={"paused": True}), 403)
     assert hall.wang.post(f"{API}/windows/3/call-next", json={}).json()["ticket"]["number"] == \
         "B001"
+    error(hall.wang.post(f"{API}/tickets/{called['id']}/transfer", json={"category": "C"}), 403)
+    moved = hall.li.post(f"{API}/tickets/{called['id']}/transfer", json={"category": "C"})
+    assert moved.json()["state"] == "waiting" and moved.json()["number"] == "A001"
+    error(hall.li.post(f"{API}/tickets/{called['id']}/transfer",
+                       json={"category": "C", "window": "3"}), 422)
     error(hall.li.post(f"{API}/appointments", json={"appointments": []}), 403)
     error(hall.li.get(f"{API}/stats"), 403)
     imported = hall.boss.post(f"{API}/appointments", json={"appointments": [

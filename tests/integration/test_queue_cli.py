@@ -95,6 +95,18 @@ def test_full_cycle_from_the_command_line(server, tmp_path: Path) -> None:  # ty
     assert proc.stdout is not None and "queue server stopped" in proc.stdout.read()
 
 
+def test_sigterm_ends_the_server_while_a_display_listens(server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    url, proc = server
+    with httpx.stream("GET", f"{url}/display/events", timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "event: hello"
+        proc.terminate()  # a hall TV never disconnects by itself
+        assert proc.wait(timeout=30) == 0
+    assert proc.stdout is not None and "queue server stopped" in proc.stdout.read()
+
+
 def test_staff_commands_on_the_database_directly(tmp_path: Path) -> None:
     db = tmp_path / "kiosk.sqlite"
     missing = kq("status", "--db", str(db))

@@ -394,17 +394,22 @@ def _free_port() -> int:
 
 def test_unreachable_hall_server_then_retry_over_http(ui, swap_queue, tmp_path) -> None:
     from kiosk.queue import HttpQueueService, QueueEngine, QueueHttpServer
+    from kiosk.queue.hall import HallStore
 
     port = _free_port()
+    engine = QueueEngine(tmp_path / "hall.sqlite")
+    hall = HallStore(engine.db_path, SITE)
+    key = hall.add_terminal("DEMO-0001")  # the kiosk's credential (kiosk queue terminal add)
+    hall.close()
     swap_queue(HttpQueueService(f"http://127.0.0.1:{port}", timeout_s=1, retries=0,
-                                terminal="DEMO-0001"))
+                                terminal="DEMO-0001", api_key=key))
     open_queue(ui, tiles=False)
     screen = queue_screen(ui)
     ui.wait_for(lambda: screen.page == "message", what="unreachable")
     assert "排队系统暂时无法连接" in ui.texts()
     assert "请稍后再试，或到服务台咨询工作人员" in ui.texts()
     # the hall server comes back: "重试" loads the tiles, a ticket is taken over HTTP
-    server = QueueHttpServer(QueueEngine(tmp_path / "hall.sqlite"), port=port).start()
+    server = QueueHttpServer(engine, port=port).start()
     try:
         ui.tap("retry")
         ui.tap("category_D")
@@ -413,6 +418,7 @@ def test_unreachable_hall_server_then_retry_over_http(ui, swap_queue, tmp_path) 
         assert server.engine.category("D").waiting == 1
     finally:
         server.stop()
+        engine.close()
     ui.tap("complete")
     ui.wait_screen("rating")
 
