@@ -31,9 +31,11 @@ from config import checks, pin
 from config.catalogue import CatalogueSettings
 from config.codes import CodesConfig
 from config.fleet import FleetSettings
+from config.help import HelpConfig
 from config.parts import Section, config_field, config_problem
 from config.queue import QueueSettings
 from config.ratings import RatingSettings
+from config.voice import VoiceConfig
 
 ServiceId = Literal["queue", "guide", "code", "proof", "progress", "rating", "help"]
 SERVICE_IDS: tuple[str, ...] = ServiceId.__args__  # type: ignore[attr-defined]
@@ -546,6 +548,8 @@ class KioskConfig(Section):
     catalogue: CatalogueSettings = _field(default_factory=CatalogueSettings,
                                           description=CatalogueSettings.__doc__)
     codes: CodesConfig = _field(default_factory=CodesConfig, description=CodesConfig.__doc__)
+    voice: VoiceConfig = _field(default_factory=VoiceConfig, description=VoiceConfig.__doc__)
+    help: HelpConfig = _field(default_factory=HelpConfig, description=HelpConfig.__doc__)
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -17,9 +17,10 @@ from config.schema import KioskConfig
 from kiosk.devices.health import HealthMonitor
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.simulation import Simulation
+from kiosk.help.service import FleetHelpChannel, HallHelpChannel, HelpService
 from kiosk.identity.identify import IdentifyService
 from kiosk.mainthread import MainThreadHandoff
-from kiosk.printing.proofs import EmbeddedProofProvider, ProofProvider
+from kiosk.printing.proofs import PlatformProofProvider, ProofProvider
 from kiosk.printing.service import PrintService
 from kiosk.ratings.service import FirstRatings, RatingService
 from kiosk.session.flows import FlowSpec, enabled_flows
@@ -33,6 +34,7 @@ from kiosk.session.machine import (
 from kiosk.telemetry.payloads import session_outcome
 from kiosk.telemetry.remote import RemoteCommands
 from kiosk.telemetry.screenshots import ScreenshotStore
+from kiosk.voice.settings import build_voice
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Kiosk:
     catalogue: Any = None  # kiosk.catalogue.CatalogueRuntime: signed, synced, searchable
     codes: Any = None  # kiosk.codes.CodePlatform: resident and enterprise codes
     remote: RemoteCommands | None = None
+    voice: Any = None  # kiosk.voice.VoicePlayer, None when silent
+    help: Any = None  # kiosk.help.HelpService: 帮办 through the hall server or the fleet
     simulation: Simulation | None = None
     screenshots: ScreenshotStore | None = None  # remote screenshots, deleted after retention
     out_of_service: tuple[bool, str] = field(default=(False, ""))
@@ -81,6 +85,10 @@ class Kiosk:
 
     def stop(self) -> None:
         self.machine.end_session("shutdown")
+        if self.help is not None:
+            self.help.cancel()
+        if self.voice is not None:
+            self.voice.close()
         self.devices.stop_all()
         if self.reporter is not None:
             self.reporter.stop()
@@ -119,10 +127,7 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
     remote = RemoteCommands(machine, handoff)
     queue, catalogue, codes = _build_backends(config, devices, identify, handoff)
     reporter = _build_reporter(config, devices, remote, flows, catalogue)
-    terminal = config.terminal
-    platform_url = config.backends.platform.url or "https://platform.example/verify"
-    proofs = EmbeddedProofProvider(issuer=terminal.site, terminal_id=terminal.id,
-                                   verify_base_url=platform_url)
+    proofs = PlatformProofProvider(codes)
     kiosk = Kiosk(config=config, handoff=handoff, devices=devices, machine=machine,
                   health=health, identify=identify,
                   ratings=RatingService(reporter, FirstRatings(
@@ -132,6 +137,8 @@ def build_kiosk(config: KioskConfig, handoff: MainThreadHandoff | None = None,
                   codes=codes, screenshots=ScreenshotStore(
                       Path(config.storage.data_dir).expanduser() / "screenshots",
                       config.fleet.screenshot_retention_days))
+    kiosk.voice = build_voice(config.voice, Path(config.storage.data_dir).expanduser())
+    kiosk.help = _build_help(config, queue, reporter, handoff)
     machine.subscribe(lambda event: _report_session(reporter, event))
     if simulation is not None:
         simulation.bind(kiosk)
@@ -149,7 +156,8 @@ def _build_backends(config: KioskConfig, devices: DeviceManager, identify: Ident
 
     queue = build_queue_service(config)
     catalogue = build_catalogue(config.catalogue, Path(config.storage.data_dir).expanduser())
-    codes = build_code_platform(config.codes, config.backends.platform, config.terminal.id)
+    codes = build_code_platform(config.codes, config.backends.platform, config.terminal.id,
+                                data_dir=Path(config.storage.data_dir).expanduser())
     scan = ScanIdentifier(scan_gate(config.codes), codes, handoff.run_in_worker,
                           on_identity=identify.code_identified, on_refusal=identify.code_refused,
                           camera=devices.get("camera"))
@@ -182,6 +190,20 @@ def _build_reporter(config: KioskConfig, devices: DeviceManager, remote: RemoteC
 
         reporter.subscribe(notice_topic(config.mqtt.topic_prefix), new_catalogue)
     return reporter
+
+
+def _build_help(config: KioskConfig, queue: Any, reporter: Any,
+                handoff: MainThreadHandoff) -> HelpService:
+    """帮办 channels in order: the hall queue server (when the queue is a hall server that
+    takes help calls), then the fleet over MQTT."""
+    settings = config.help
+    channels: list[Any] = []
+    if callable(getattr(queue, "request_help", None)):
+        channels.append(HallHelpChannel(queue))
+    channels.append(FleetHelpChannel(reporter, config.terminal.id, settings.unanswered_alarm_s,
+                                     settings.accept_timeout_s))
+    place = settings.place or f"{config.terminal.site} {config.terminal.name}"
+    return HelpService(channels, place, settings.poll_s, handoff.run_in_worker, handoff.post)
 
 
 def _report_session(reporter: Any, event: SessionEvent) -> None:

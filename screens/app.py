@@ -24,10 +24,10 @@ from kiosk.core import Kiosk
 from kiosk.i18n import translate
 from screens.attract import AttractScreen
 from screens.controller import UiController
-from screens.flow import FlowScreen
 from screens.flow_screens import discover
 from screens.fonts import register_default_font
 from screens.home import HomeScreen
+from screens.icons import register_icon_font
 from screens.identify import IdentifyScreen
 from screens.rating import RatingScreen
 from screens.simple import MaintenanceScreen, OutOfServiceScreen, ThanksScreen
@@ -35,10 +35,10 @@ from screens.theme import Theme
 
 log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).parent
-KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv", "flow.kv",
+KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv",
             "rating.kv", "simple.kv", "simulator.kv")
 SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
-           ("flow", FlowScreen), ("rating", RatingScreen),
+           ("rating", RatingScreen),
            ("thanks", ThanksScreen),
            ("out_of_service", OutOfServiceScreen), ("maintenance", MaintenanceScreen))
 
@@ -133,11 +133,19 @@ class KioskApp(App):
         """Translate; ``.kv`` passes ``app.lang`` so that texts rebind on a language switch."""
         return translate(msgid, lang or self.lang)
 
+    @staticmethod
+    def icon_char(name: str) -> str:
+        """The character of an icon for ``[font=KioskIcons]…[/font]`` markup in ``.kv``."""
+        from screens.icons import glyph
+
+        return glyph(name)
+
     def load_kv(self, filename: str | None = None) -> bool:  # no automatic kiosk.kv
         return True
 
     def build(self) -> Widget:
         register_default_font(self.kiosk.config.ui.font)
+        register_icon_font()
         for name in KV_FILES:
             Builder.load_file(str(KV_DIR / name))
         manager = ScreenManager(transition=NoTransition())

@@ -34,6 +34,7 @@ from kiosk.session.machine import (
     SessionEnded,
     SessionEvent,
 )
+from kiosk.voice.phrases import screen_phrase
 
 if TYPE_CHECKING:
     from drivers.printer.document import Document
@@ -71,8 +72,11 @@ class UiController:
         self._pin_failures = 0
         self._pin_locked_until = 0.0
         self.warmed = False
-        #: flow id → the screen that shows it (flows without one use the generic "flow")
+        #: flow id → the screen that shows it (every flow has one: screens/<flow>.py)
         self.flow_screens: dict[str, str] = {}
+        #: the resident pressed the speaker button: speak every screen until the session ends
+        self.voice_requested = False
+        manager.bind(current=self._on_screen_changed)
         self.machine.subscribe(self._on_session_event)
         kiosk.devices.subscribe(self._on_device_event)
 
@@ -95,7 +99,7 @@ class UiController:
     def identity_confirmed(self) -> None:
         """"继续" on the identify step: the flow proper starts with the identity attached."""
         self.kiosk.identify.disarm()
-        self._show(self.flow_screens.get(self.machine.flow or "", "flow"))
+        self._show(self.flow_screens[self.machine.flow or ""])
 
     def complete_flow(self) -> None:
         flow = self.machine.flow or ""
@@ -153,6 +157,41 @@ class UiController:
     def toggle_elder(self) -> None:
         self.app.theme.elder = not self.app.theme.elder
         self.machine.activity()
+        if self.voice_active:
+            self.say(screen_phrase(self.manager.current))
+        elif self.kiosk.voice is not None:
+            self.kiosk.voice.stop()
+
+    # -- voice (适老化) -------------------------------------------------------------------------
+    @property
+    def voice_active(self) -> bool:
+        """Speak now: elder mode (when ``voice.elder_auto``) or the speaker was pressed."""
+        if self.kiosk.voice is None:
+            return False
+        return self.voice_requested or (self.app.theme.elder
+                                        and self.kiosk.config.voice.elder_auto)
+
+    def say(self, text: str) -> None:
+        """Speak a step's result (a fixed phrase, at most a masked name) when the voice is on.
+        Returns at once: synthesis and playback run on the voice thread."""
+        if self.voice_active and text:
+            self.kiosk.voice.say(text)
+
+    def speak_screen(self) -> None:
+        """The speaker button: read this screen's instruction, and keep speaking."""
+        self.machine.activity()
+        if self.kiosk.voice is None:
+            return
+        self.voice_requested = True
+        self.say(screen_phrase(self.manager.current))
+
+    def _on_screen_changed(self, _manager: Any, name: str) -> None:
+        voice = self.kiosk.voice
+        if voice is None or not self.warmed:
+            return
+        voice.stop()  # what the previous screen said is cut off
+        if self.voice_active:
+            self.say(screen_phrase(name))
 
     def toggle_language(self) -> None:
         self.app.lang = "en" if self.app.lang == "zh_CN" else "zh_CN"
@@ -160,8 +199,10 @@ class UiController:
 
     # -- printing ----------------------------------------------------------------------------
     def print_document(self, document: Document, phone_url: str = "",
-                       on_printed: Callable[[], None] | None = None) -> None:
-        """Print with "printing…" feedback; on a refusal offer the phone QR (``phone_url``)."""
+                       on_printed: Callable[[], None] | None = None,
+                       preview: Document | None = None) -> None:
+        """Print with "printing…" feedback; on a refusal offer the phone QR (``phone_url``).
+        ``preview``: the masked version the on-screen preview shows instead of the paper."""
         dialog = self.print_dialog
         assert dialog is not None
         dialog.phone_url = phone_url
@@ -178,12 +219,13 @@ class UiController:
                 return
             dialog.show_outcome(outcome.ok, outcome.reason, retryable=not outcome.refused,
                                 preview=outcome.preview)
+            self.say("打印完成，请取走凭条" if outcome.ok else outcome.reason)
             if outcome.ok and on_printed is not None:
                 on_printed()
 
         def submit() -> None:
             dialog.show_printing()
-            printing.submit(document, done)
+            printing.submit(document, done, preview_doc=preview)
 
         dialog.on_retry = submit
         submit()
@@ -309,7 +351,12 @@ class UiController:
             self._close_idle_prompt()
         elif isinstance(event, IdentityChanged):
             self.manager.get_screen("identify").refresh_identity()
-            self.manager.get_screen("flow").refresh_identity()
+            current = self.manager.current_screen
+            if hasattr(current, "identity_changed"):
+                current.identity_changed()  # a flow screen that identifies by itself
+            if self.machine.identity is not None and self.manager.current == "identify":
+                self.say(self.app.tr("您好，{name}", "zh_CN").format(
+                    name=self.machine.identity.masked_name))
         elif isinstance(event, SessionEnded):
             self._wipe_ui()
         elif isinstance(event, RatingTimedOut):
@@ -325,13 +372,12 @@ class UiController:
                 rating_pad.disarm()
         if event.new is Phase.FLOW:
             spec = FLOW_BY_ID[event.flow or ""]
-            self.manager.get_screen("flow").flow = spec
             self.manager.get_screen("identify").flow_title = spec.title
             if spec.needs_identity and self.machine.identity is None:
                 self.kiosk.identify.arm()
                 self._show("identify")
             else:
-                self._show(self.flow_screens.get(spec.id, "flow"))
+                self._show(self.flow_screens[spec.id])
             return
         self._show(PHASE_SCREENS[event.new])
 
@@ -347,8 +393,8 @@ class UiController:
             self.machine.activity()
         if isinstance(event, RatingKeyPressed) and self.machine.phase is Phase.RATING:
             self.manager.get_screen("rating").select(event.level)
-        elif isinstance(event, CodeScanned) and self.manager.current == "evaluate":
-            self.manager.get_screen("evaluate").on_scan(event.payload)
+        elif isinstance(event, CodeScanned) and self.manager.current in ("evaluate", "progress"):
+            self.manager.current_screen.on_scan(event.payload)
         elif isinstance(event, DeviceStateChanged) and self.manager.current == "identify":
             self.manager.get_screen("identify").refresh_readers()
 
@@ -376,4 +422,7 @@ class UiController:
             self.print_dialog.close()
         self.app.theme.elder = self.kiosk.config.ui.elder_mode
         self.app.lang = self.kiosk.config.ui.language
+        self.voice_requested = False
+        if self.kiosk.voice is not None:
+            self.kiosk.voice.stop()
         Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets

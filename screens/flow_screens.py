@@ -2,8 +2,8 @@
 
 A module under ``screens/`` that defines ``FLOW_SCREEN = FlowScreenSpec(...)`` gets its screen
 built at start-up, its ``.kv`` loaded, and the flow it names shown on it (after the identify
-step when the flow needs an identity). A flow without its own screen uses the generic
-placeholder (``screens/flow.py``). Flow-specific actions live on the flow's screen class, so
+step when the flow needs an identity). Every flow has its own screen (a unit test checks it;
+there is no generic placeholder page). Flow-specific actions live on the flow's screen class, so
 the shared controller does not grow with every flow.
 """
 

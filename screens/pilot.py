@@ -75,6 +75,7 @@ class Pilot:
         self._render_s = 0.0
         self._recording = True
         self._coverage: set[int] | None = None
+        self._icon_coverage: set[int] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> Pilot:
@@ -189,8 +190,21 @@ class Pilot:
         from screens.fonts import find_cjk_font, glyph_coverage, missing_glyphs
 
         if self._coverage is None:
+            from screens.icons import FONT_FILE
+
             self._coverage = glyph_coverage(find_cjk_font(self.kiosk.config.ui.font))
-        return missing_glyphs(self.texts(), self._coverage)
+            self._icon_coverage = glyph_coverage(FONT_FILE)
+        return missing_glyphs(self.texts(), self._coverage) + self.missing_icons()
+
+    def missing_icons(self) -> list[str]:
+        """Icons on screen not drawn by the icon font, or not in it (as ``icon:<name>``)."""
+        from screens.icons import FONT_NAME, Icon
+
+        if self._coverage is None:
+            self.missing_glyphs()
+        return sorted({f"icon:{w.name}" for w in self.walk_visible() if isinstance(w, Icon)
+                       and w.text and (w.font_name != FONT_NAME
+                                       or ord(w.text) not in self._icon_coverage)})
 
     def texts(self, visible_only: bool = True) -> list[str]:
         """Every label text in the window (all screens when ``visible_only`` is False)."""
@@ -199,7 +213,11 @@ class Pilot:
         else:
             roots = list(self.manager.screens) + list(Window.children)
             widgets = (w for root in roots for w in root.walk(restrict=True))
-        return [w.text for w in widgets if isinstance(w, Label) and w.text]
+        from screens.icons import Icon, strip_icon_markup
+
+        # icons are checked against the icon font (missing_icons), not the text font
+        return [strip_icon_markup(w.text) for w in widgets
+                if isinstance(w, Label) and w.text and not isinstance(w, Icon)]
 
     # -- acting --------------------------------------------------------------------------------
     def tap(self, target: Widget | str, hold_s: float = 0.0) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from screens.base import KioskScreen
 from screens.flow_screens import FlowScreenSpec
+
+log = logging.getLogger(__name__)
 
 
 class ProofScreen(KioskScreen):
@@ -15,14 +19,28 @@ class ProofScreen(KioskScreen):
     masked_name = StringProperty("")
     printer_ok = BooleanProperty(True)
 
+    error = StringProperty("")  # the platform could not be reached (msgid)
+
     def prepare(self) -> None:
         controller = self.controller
         if controller is None:
             return
         identity = controller.machine.identity
-        kinds = controller.kiosk.proofs.available(identity) if identity else []
-        self.populate(kinds, identity.masked_name if identity else "",
+        self.error = ""
+        self.populate([], identity.masked_name if identity else "",
                       controller.kiosk.printing.available)
+        if identity is None:
+            return
+
+        def failed(exc: BaseException) -> None:
+            log.warning("proof list unavailable: %s", type(exc).__name__)
+            self.error = "暂时无法连接服务平台，请稍后再试或到窗口办理"
+
+        controller.kiosk.handoff.run_in_worker(
+            controller.kiosk.proofs.available, identity,
+            on_done=lambda kinds: self.populate(kinds, self.masked_name,
+                                                controller.kiosk.printing.available),
+            on_error=failed)
 
     def populate(self, kinds: list, masked_name: str, printer_ok: bool) -> None:
         self.masked_name = masked_name
@@ -40,25 +58,47 @@ class ProofScreen(KioskScreen):
     def choose(self, proof_id: str) -> None:
         """Print the chosen proof for the identified person."""
         from kiosk.core import paper_width_mm
-        from kiosk.printing import proof
+        from kiosk.printing.proofs import paper_and_preview
 
         controller = self.controller
         identity = controller.machine.identity if controller else None
         if identity is None:
             return
-        data = controller.kiosk.proofs.document(proof_id, identity)
-        document = proof(data, paper_width_mm=paper_width_mm(controller.kiosk.config))
-        def printed() -> None:
-            self.mark_printed(proof_id)
-            controller.machine.session.handling_number = data.document_no
+        self.error = ""
+        width = paper_width_mm(controller.kiosk.config)
+        dialog = controller.print_dialog
+        if dialog is not None:
+            dialog.phone_url = ""
+            dialog.show_printing()  # at once: the platform's document comes on a worker
 
-        controller.print_document(document, phone_url=data.verify_url, on_printed=printed)
+        def issued(data: object) -> None:
+            if controller.machine.identity is not identity:  # the session ended meanwhile
+                return
+            paper, preview = paper_and_preview(data, width)  # type: ignore[arg-type]
+
+            def printed() -> None:
+                self.mark_printed(proof_id)
+                controller.machine.session.handling_number = data.document_no  # type: ignore[attr-defined]
+
+            controller.print_document(paper, phone_url=data.verify_url,  # type: ignore[attr-defined]
+                                      on_printed=printed, preview=preview)
+
+        def failed(exc: BaseException) -> None:
+            log.warning("proof not issued: %s", type(exc).__name__)
+            self.error = str(getattr(exc, "message_zh", "") or
+                             "暂时无法出具证明，请稍后再试或到窗口办理")
+            if dialog is not None and dialog.parent is not None:
+                dialog.show_outcome(False, self.error, retryable=False)
+
+        controller.kiosk.handoff.run_in_worker(controller.kiosk.proofs.document, proof_id,
+                                               identity, on_done=issued, on_error=failed)
 
     def mark_printed(self, proof_id: str) -> None:
         if proof_id not in self.printed:
             self.printed = [*self.printed, proof_id]
 
     def clear_personal(self) -> None:
+        self.error = ""
         self.masked_name = ""
         self.proofs = []
         self.printed = []

@@ -100,6 +100,14 @@ class Header(BoxLayout):
         self.now_text = time.strftime("%H:%M")
 
 
+class FlowTitle(BoxLayout):
+    """A flow screen's heading: its icon and title (``.kv``: ``FlowTitle: icon: 'progress'``)."""
+
+    icon = StringProperty("")
+    title = StringProperty("")
+    big = BooleanProperty(False)
+
+
 class CardAnimation(Widget):
     """A pulsing "place your card here" animation drawn in the canvas (no image files)."""
 

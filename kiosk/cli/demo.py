@@ -67,7 +67,10 @@ def _play(config: KioskConfig, out: Path, width: int, height: int,
     from screens.pilot import Pilot
 
     clock = FastForwardClock()
-    config = config.model_copy(update={"ui": config.ui.model_copy(update={"simulator": True})})
+    config = config.model_copy(update={
+        "ui": config.ui.model_copy(update={"simulator": True}),
+        # the demo's voice goes into WAV files next to the screenshots (no speaker needed)
+        "voice": config.voice.model_copy(update={"output": "files"})})
     kiosk = build_kiosk(config, clock=clock, emulate=emulate)
     sim = kiosk.simulation
     assert sim is not None
@@ -150,6 +153,9 @@ def _play(config: KioskConfig, out: Path, width: int, height: int,
         script.tap_anywhere("touch the thank-you page", expect="attract")
         sim.lift_id_card()
 
+        # 3b. The tiles not walked yet: 办事指南, 进度查询 (card and handling number), 评价, 帮办.
+        _walk_other_tiles(script, pilot, sim, config)
+
         # 4. Walking away: the idle prompt, then the session ends and the data is dropped.
         script.tap("start", "touch to start", expect="home")
         script.tap("proof", "choose 证明打印", expect="identify")
@@ -217,6 +223,91 @@ def _play(config: KioskConfig, out: Path, width: int, height: int,
     }
     (out / "session.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
     return result
+
+
+def _walk_other_tiles(script: _Script, pilot: Any, sim: Any, config: KioskConfig) -> None:
+    """办事指南, 进度查询, 评价 and 帮办, one short visit each, with a screenshot of every step."""
+    from drivers.idcard.samples import RESIDENT
+
+    offered = {flow.id for flow in pilot.kiosk.flows}
+    number = ""
+    if "guide" in offered:
+        script.tap("start", "touch to start", expect="home")
+        script.tap("guide", "choose 办事指南", expect="guide")
+        script.shot("guide", "办事指南: search by pinyin initials, browse by life event")
+        for char in "dbsq":
+            pilot.tap(f"key_{char}")
+        script.step("typed the initials d b s q on the on-screen keyboard")
+        script.shot("guide-results", "matching items")
+        guide = pilot.manager.get_screen("guide")
+        if guide.result_codes:
+            script.tap(f"item_{guide.result_codes[0]}", "open the first guide",
+                       expect="guide_detail")
+            pilot.wait_for(lambda: not pilot.manager.get_screen("guide_detail").filling,
+                           what="the whole guide")
+            script.shot("guide-detail", "the guide with materials, limits and a phone QR")
+        script.tap("exit", "leave", expect="attract")
+    if "progress" in offered:
+        script.tap("start", "touch to start", expect="home")
+        script.tap("progress", "choose 进度查询", expect="progress")
+        script.shot("progress-start", "card, resident code or handling number")
+        sim.place_id_card(RESIDENT)
+        screen = pilot.manager.get_screen("progress")
+        pilot.wait_for(lambda: screen.page in ("list", "detail", "problem"), timeout_s=10,
+                       what="the applications")
+        script.step("ID card placed (simulated reader)")
+        script.shot("progress-list", "the resident's applications")
+        if screen.page == "list":
+            script.tap("application_0", "open the newest application")
+        script.shot("progress-detail", "timeline, promised date, pickup, phone QR")
+        script.tap("progress_print", "print the progress slip")
+        dialog = pilot.app.controller.print_dialog
+        pilot.wait_for(lambda: dialog.state == "done", timeout_s=15, what="printed")
+        script.shot("progress-printed", "the progress slip")
+        script.tap("print_close", "take the slip")
+        number = screen.current.handling_number if screen.current else ""
+        sim.lift_id_card()
+        script.tap("complete", "done: something was looked up, so 好差评 follows",
+                   expect="rating")
+        script.shot("progress-rating", "evaluation after the look-up")
+        script.tap("skip", "skip the rating", expect="thanks")
+        script.tap_anywhere("touch the thank-you page", expect="attract")
+        # by handling number, typed on the keypad
+        script.tap("start", "touch to start", expect="home")
+        script.tap("progress", "choose 进度查询 again", expect="progress")
+        for char in number:
+            pilot.tap(f"pkey_{char}")
+        script.shot("progress-number", "a handling number typed on the keypad")
+        script.tap("progress_search", "look it up")
+        pilot.wait_for(lambda: screen.page == "detail", timeout_s=10, what="the application")
+        script.shot("progress-by-number", "the same application, found by its number")
+        script.tap("exit", "leave", expect="attract")
+    if "rating" in offered:
+        script.tap("start", "touch to start", expect="home")
+        script.tap("rating", "choose 评价", expect="evaluate")
+        script.shot("evaluate", "rate a service by its handling number")
+        for char in number or "A005":
+            pilot.tap(f"key_{char}")
+        script.shot("evaluate-number", "the handling number of the application looked up")
+        script.tap("evaluate_submit", "go to the evaluation", expect="rating")
+        script.tap("level_satisfied", "choose 满意")
+        script.tap("submit", "submit the rating", expect="thanks")
+        script.tap_anywhere("touch the thank-you page", expect="attract")
+    if "help" in offered:
+        script.tap("start", "touch to start", expect="home")
+        script.tap("help", "choose 帮办", expect="help")
+        help_screen = pilot.manager.get_screen("help")
+        pilot.wait_for(lambda: help_screen.state != "calling", timeout_s=15,
+                       what="the help call's outcome")
+        script.step(f"help call: {help_screen.state}")
+        script.shot("help", "帮办: what happened to the call, and what works")
+        if help_screen.state == "unreachable":
+            script.tap("help_print", "print a help slip to take to a window")
+            dialog = pilot.app.controller.print_dialog
+            pilot.wait_for(lambda: dialog.state == "done", timeout_s=15, what="printed")
+            script.shot("help-slip", "the help slip")
+            script.tap("print_close", "take the slip")
+        script.tap("exit", "leave", expect="attract")
 
 
 def _pin_key(pilot: Any, digit: str) -> Any:

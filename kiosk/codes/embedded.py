@@ -11,6 +11,10 @@ enterprises come from :mod:`kiosk.codes.samples`.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +31,16 @@ from kiosk.codes.platform import (
     IssueRefused,
     Person,
     VerifiedCode,
+)
+from kiosk.codes.progress import Application, SampleProgress
+from kiosk.codes.proofdocs import (
+    PROOF_KINDS,
+    ProofDocument,
+    ProofKind,
+    SampleProofs,
+    VerifiedProof,
+    sign_proof,
+    verify_proof,
 )
 from kiosk.codes.tokens import (
     CodeClaims,
@@ -50,7 +64,10 @@ class EmbeddedCodePlatform(CodePlatform):
                  terminal_id: str = "DEMO-0001", lifetime_s: int = 180,
                  trusted_keys: Iterable[str] = (), skew_s: float = 120.0,
                  clock: Callable[[], float] = time.time,
-                 people: dict[str, str] | None = None) -> None:
+                 people: dict[str, str] | None = None,
+                 proof_key: Ed25519PrivateKey | None = None,
+                 verify_base_url: str = "https://platform.example.invalid",
+                 issuer: str = "济南市社会保险事业中心（样例）") -> None:
         if not 10 <= lifetime_s <= 65535:
             raise ValueError("a code's lifetime is 10 to 65535 seconds")
         self._key = private_key or Ed25519PrivateKey.generate()
@@ -67,6 +84,14 @@ class EmbeddedCodePlatform(CodePlatform):
             for id_number, name in (samples.PEOPLE if people is None else people).items()}
         #: subject -> (masked name, until): people this terminal issued codes for
         self._recent: dict[bytes, tuple[str, float]] = {}
+        #: signs proofs; kept in a file by the caller so that codes outlive a restart
+        self._proof_key = proof_key or self._key
+        self.verify_base_url = verify_base_url.rstrip("/")
+        proof_secret = subject_secret(self._proof_key, b"sample-data")
+        self._progress = SampleProgress(proof_secret,
+                                        follow_base_url=self.verify_base_url + "/progress")
+        self._proofs = SampleProofs(issuer=issuer)
+        self._proof_secret = proof_secret
         self._enterprises: dict[bytes, Enterprise] = {
             self._enterprise_ref(credit): Enterprise(eid, name, credit)
             for eid, (name, credit) in samples.ENTERPRISES.items()}
@@ -135,6 +160,41 @@ class EmbeddedCodePlatform(CodePlatform):
         return VerifiedCode(claims.kind, claims.subject_hex, float(claims.issued_at),
                             float(claims.expires_at), claims.terminal_id, masked, enterprise,
                             claims.role)
+
+    # -- progress and proofs (sample data) -------------------------------------------------------
+    @property
+    def proof_public_key(self) -> str:
+        return public_key_b64(self._proof_key.public_key())
+
+    def progress_for(self, person: Person) -> list[Application]:
+        if not person.id_number.strip():
+            raise IssueRefused("无法确认您的身份，请刷身份证后重试。", "no ID number")
+        return sorted(self._progress.for_person(person.id_number),
+                      key=lambda a: a.accepted_on, reverse=True)
+
+    def progress_by_number(self, handling_number: str) -> Application:
+        return self._progress.by_number(handling_number)
+
+    def proof_kinds(self, person: Person) -> list[ProofKind]:
+        return list(PROOF_KINDS)
+
+    def issue_proof(self, person: Person, kind_id: str) -> ProofDocument:
+        if not person.id_number.strip():
+            raise IssueRefused("无法确认您的身份，请刷身份证后重试。", "no ID number")
+        day = self._proofs.today or dt.date.today()
+        seed = hmac.new(self._proof_secret, f"{person.id_number}|{kind_id}|{day}".encode(),
+                        hashlib.sha256).hexdigest()
+        try:
+            doc = self._proofs.document(kind_id, person.name, person.id_number,
+                                        number_seed=seed)
+        except KeyError as exc:
+            raise IssueRefused("没有这种证明，请返回重新选择。", str(exc)) from exc
+        code = sign_proof(doc, self._proof_key)
+        return dataclasses.replace(doc, code=code,
+                                   verify_url=f"{self.verify_base_url}/verify/{code}")
+
+    def verify_proof(self, code: str) -> VerifiedProof:
+        return verify_proof(code, self._proof_key.public_key())
 
     def _prune(self, now: float) -> None:
         for subject in [s for s, (_, until) in self._recent.items() if until <= now]:

@@ -30,9 +30,13 @@ def scan_gate(codes: CodesConfig) -> ScanGate:
 
 def build_code_platform(codes: CodesConfig, backend: Any, terminal_id: str, *,
                         environ: dict[str, str] | None = None,
-                        clock: Callable[[], float] | None = None) -> CodePlatform:
+                        clock: Callable[[], float] | None = None,
+                        data_dir: Any = None) -> CodePlatform:
     """The platform adapter for ``backend`` (``config.backends.platform``: ``type``, ``url``,
-    ``timeout_s``). Raises ``ValueError`` with a plain explanation when a file is unusable."""
+    ``timeout_s``). Raises ``ValueError`` with a plain explanation when a file is unusable.
+
+    The embedded platform signs proofs with a key kept in ``<data_dir>/platform/`` (made on
+    first start), so printed proofs still verify after a restart."""
     import time
 
     clock = clock or time.time
@@ -57,9 +61,22 @@ def build_code_platform(codes: CodesConfig, backend: Any, terminal_id: str, *,
     else:
         log.warning("codes.issuer_key_file is empty: codes are signed with a key made for this "
                     "run only")
+    proof_key = None
+    if data_dir is not None:
+        from kiosk.codes.proofdocs import load_or_create_key, proof_key_path
+
+        try:
+            proof_key = load_or_create_key(proof_key_path(data_dir))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"storage.data_dir: the platform key in "
+                             f"{proof_key_path(data_dir)} is unusable ({exc}); delete it to "
+                             "make a new one (proofs printed before will no longer verify)"
+                             ) from exc
+    verify_url = backend.url or "https://platform.example.invalid"
     return EmbeddedCodePlatform(key, terminal_id=_code_terminal_id(terminal_id),
                                 lifetime_s=codes.lifetime_s, trusted_keys=codes.trusted_keys,
-                                skew_s=float(codes.clock_skew_s), clock=clock)
+                                skew_s=float(codes.clock_skew_s), clock=clock,
+                                proof_key=proof_key, verify_base_url=verify_url)
 
 
 def _code_terminal_id(terminal_id: str) -> str:

@@ -32,6 +32,19 @@ from kiosk.codes.platform import (
     Person,
     VerifiedCode,
 )
+from kiosk.codes.progress import (
+    Application,
+    BadHandlingNumber,
+    ProgressNotFound,
+    normalise_handling_number,
+)
+from kiosk.codes.proofdocs import (
+    PROOF_KIND_BY_ID,
+    ProofDocument,
+    ProofKind,
+    ProofRefused,
+    VerifiedProof,
+)
 from kiosk.codes.refusals import CodeRefused, PlatformUnavailable, RefusalReason
 from kiosk.codes.tokens import Role, TokenKind
 
@@ -100,6 +113,9 @@ class HttpCodePlatform(CodePlatform):
             raise PlatformUnavailable(f"the code platform's answer to {operation} is not an "
                                       "object")
         if status == 403 and data.get("error") == "not_authorised":
+            return status, data  # a refusal about this person, not about the terminal
+        if status in (400, 404) and data.get("error") in ("no_such_application",
+                                                          "bad_handling_number"):
             return status, data  # a refusal about this person, not about the terminal
         if status in (401, 403):
             raise PlatformUnavailable("the code platform refused this terminal's credentials "
@@ -181,3 +197,69 @@ class HttpCodePlatform(CodePlatform):
                 role=Role[str(code.get("role", "self")).upper()])
         except (KeyError, TypeError, ValueError) as exc:
             raise PlatformUnavailable(f"the verified code is incomplete: {exc!r}") from exc
+
+    # -- progress and proofs ---------------------------------------------------------------------
+    def progress_for(self, person: Person) -> list[Application]:
+        status, data = self._post("progress", {"person": self._person(person)})
+        if status != 200:
+            raise IssueRefused(str(data.get("message") or "暂时无法查询办件进度。"),
+                               f"HTTP {status}: {data.get('error', '')}")
+        return self._applications(data)
+
+    def progress_by_number(self, handling_number: str) -> Application:
+        number = normalise_handling_number(handling_number)
+        status, data = self._post("progress", {"handling_number": number})
+        if status == 404:
+            raise ProgressNotFound(number)
+        if status == 400:
+            raise BadHandlingNumber(str(data.get("message") or "办件编号格式不正确"))
+        if status != 200:
+            raise IssueRefused(str(data.get("message") or "暂时无法查询办件进度。"),
+                               f"HTTP {status}: {data.get('error', '')}")
+        found = self._applications(data)
+        if not found:
+            raise ProgressNotFound(number)
+        return found[0]
+
+    @staticmethod
+    def _applications(data: dict[str, Any]) -> list[Application]:
+        try:
+            return [Application.from_json(item) for item in data["applications"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlatformUnavailable(f"the progress answer is incomplete: {exc!r}") from exc
+
+    def proof_kinds(self, person: Person) -> list[ProofKind]:
+        status, data = self._post("proofs", {"person": self._person(person)})
+        if status != 200:
+            raise IssueRefused(str(data.get("message") or "暂时无法查询可打印的证明。"),
+                               f"HTTP {status}: {data.get('error', '')}")
+        try:
+            return [PROOF_KIND_BY_ID.get(str(k["id"])) or ProofKind(
+                str(k["id"]), str(k["title"]), str(k.get("description", "")))
+                for k in data["proofs"]]
+        except (KeyError, TypeError) as exc:
+            raise PlatformUnavailable(f"the proof list is incomplete: {exc!r}") from exc
+
+    def issue_proof(self, person: Person, kind_id: str) -> ProofDocument:
+        status, data = self._post("proof", {"person": self._person(person),
+                                            "proof_id": kind_id})
+        if status != 200:
+            raise IssueRefused(str(data.get("message") or "暂时无法出具证明，请稍后再试。"),
+                               f"HTTP {status}: {data.get('error', '')}")
+        try:
+            return ProofDocument.from_json(data["document"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlatformUnavailable(f"the proof is incomplete: {exc!r}") from exc
+
+    def verify_proof(self, code: str) -> VerifiedProof:
+        status, data = self._post("proof/verify", {"code": code})
+        if status != 200:
+            raise PlatformUnavailable(f"the platform answered proof/verify with HTTP {status}")
+        if not data.get("valid"):
+            raise ProofRefused(str(data.get("reason", "invalid"))[:200])
+        try:
+            return VerifiedProof(**{k: data["proof"][k] for k in (
+                "document_no", "kind", "title", "issued_on", "masked_holder", "masked_id",
+                "digest", "sample")})
+        except (KeyError, TypeError) as exc:
+            raise PlatformUnavailable(f"the verified proof is incomplete: {exc!r}") from exc

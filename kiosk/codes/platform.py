@@ -15,10 +15,14 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.privacy import mask_id_number, mask_name
 from kiosk.codes.tokens import Role, TokenKind
+
+if TYPE_CHECKING:
+    from kiosk.codes.progress import Application
+    from kiosk.codes.proofdocs import ProofDocument, ProofKind, VerifiedProof
 
 
 class IssueRefused(Exception):
@@ -157,6 +161,30 @@ class CodePlatform(abc.ABC):
     @abc.abstractmethod
     def verify(self, payload: str, expect: TokenKind | None = None) -> VerifiedCode:
         """Check a scanned code; raises :class:`kiosk.codes.refusals.CodeRefused`."""
+
+    # -- progress (办件进度) and proofs (证明), issue #15 ------------------------------------------
+    @abc.abstractmethod
+    def progress_for(self, person: Person) -> list[Application]:
+        """The person's applications, newest first ([] when there are none)."""
+
+    @abc.abstractmethod
+    def progress_by_number(self, handling_number: str) -> Application:
+        """One application by its handling number; raises
+        :class:`kiosk.codes.progress.ProgressNotFound` or ``BadHandlingNumber``."""
+
+    @abc.abstractmethod
+    def proof_kinds(self, person: Person) -> list[ProofKind]:
+        """The proofs this person can print."""
+
+    @abc.abstractmethod
+    def issue_proof(self, person: Person, kind_id: str) -> ProofDocument:
+        """The document's data with its signed verification code and verification URL;
+        raises :class:`IssueRefused` when the platform will not issue it."""
+
+    @abc.abstractmethod
+    def verify_proof(self, code: str) -> VerifiedProof:
+        """Check a proof's verification code; raises
+        :class:`kiosk.codes.proofdocs.ProofRefused`."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (nothing by default)."""

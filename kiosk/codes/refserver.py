@@ -26,8 +26,11 @@ from typing import Any
 from kiosk.codes.embedded import EmbeddedCodePlatform
 from kiosk.codes.http_adapter import API_PREFIX, kind_name
 from kiosk.codes.platform import IssuedCode, IssueRefused, Person
+from kiosk.codes.progress import BadHandlingNumber, ProgressNotFound
+from kiosk.codes.proofdocs import ProofRefused, load_or_create_key
 from kiosk.codes.refusals import CodeRefused
 from kiosk.codes.tokens import TokenKind
+from kiosk.codes.verify_page import progress_page, verify_page
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class ReferenceCodeServer:
         self._httpd.daemon_threads = True
         self.host, self.port = self._httpd.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
+        if self.platform.verify_base_url.endswith(".invalid"):
+            self.platform.verify_base_url = self.url  # /verify/{code} is served here
         self._thread: threading.Thread | None = None
 
     def start(self) -> ReferenceCodeServer:
@@ -75,6 +80,29 @@ class ReferenceCodeServer:
         self.stop()
 
     # -- operations ----------------------------------------------------------------------------
+    def _progress(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return _progress_of(self.platform, body)
+
+    def page(self, path: str) -> tuple[int, str]:
+        """The public pages a phone opens from a printed QR: ``/verify/{code}`` and
+        ``/progress/{number}`` (HTML, no personal data beyond masked values)."""
+        from urllib.parse import unquote
+
+        if path.startswith("/verify/"):
+            code = unquote(path[len("/verify/"):])
+            try:
+                return 200, verify_page(self.platform.verify_proof(code))
+            except ProofRefused as exc:
+                log.info("refserver: a proof code was refused (%s)", exc.reason)
+                return 404, verify_page(None)
+        if path.startswith("/progress/"):
+            try:
+                found = self.platform.progress_by_number(unquote(path[len("/progress/"):]))
+            except (BadHandlingNumber, ProgressNotFound):
+                return 404, progress_page(None)
+            return 200, progress_page(found)
+        return 404, ""
+
     def handle(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         platform = self.platform
         now = platform.now()
@@ -93,6 +121,28 @@ class ReferenceCodeServer:
                 return 200, {"code": _issued_json(code, now)}
             except IssueRefused as exc:
                 return 403, {"error": "not_authorised", "message": exc.message_zh}
+        if operation == "progress":
+            return self._progress(body)
+        if operation in ("proofs", "proof"):
+            person_data = body.get("person")
+            if not isinstance(person_data, dict) or not person_data.get("id_number"):
+                return 400, {"error": "bad_request", "message": "person.id_number is required"}
+            person = Person(str(person_data["id_number"]), str(person_data.get("name", "")))
+            if operation == "proofs":
+                return 200, {"proofs": [k.__dict__ for k in platform.proof_kinds(person)]}
+            try:
+                document = platform.issue_proof(person, str(body.get("proof_id", "")))
+            except IssueRefused as exc:
+                return 403, {"error": "not_authorised", "message": exc.message_zh}
+            return 200, {"document": document.to_json()}
+        if operation == "proof/verify":
+            code = body.get("code")
+            if not isinstance(code, str):
+                return 400, {"error": "bad_request", "message": "code must be a string"}
+            try:
+                return 200, {"valid": True, "proof": platform.verify_proof(code).to_json()}
+            except ProofRefused as exc:
+                return 200, {"valid": False, "reason": exc.reason}
         if operation == "verify":
             payload = body.get("code")
             if not isinstance(payload, str):
@@ -109,6 +159,26 @@ class ReferenceCodeServer:
             data["lifetime_s"] = verified.expires_at - verified.issued_at
             return 200, {"valid": True, "code": data}
         return 404, {"error": "not_found", "message": f"no operation {operation!r}"}
+
+
+def _progress_of(platform: EmbeddedCodePlatform, body: dict[str, Any]
+                 ) -> tuple[int, dict[str, Any]]:
+    number = body.get("handling_number")
+    if number is not None:
+        try:
+            found = platform.progress_by_number(str(number))
+        except BadHandlingNumber as exc:
+            return 400, {"error": "bad_handling_number", "message": str(exc)}
+        except ProgressNotFound:
+            return 404, {"error": "no_such_application",
+                         "message": "没有找到这个办件编号，请核对回执"}
+        return 200, {"applications": [found.to_json()]}
+    person_data = body.get("person")
+    if not isinstance(person_data, dict) or not person_data.get("id_number"):
+        return 400, {"error": "bad_request",
+                     "message": "person.id_number or handling_number is required"}
+    person = Person(str(person_data["id_number"]), str(person_data.get("name", "")))
+    return 200, {"applications": [a.to_json() for a in platform.progress_for(person)]}
 
 
 def _issued_json(code: IssuedCode, now: float) -> dict[str, Any]:
@@ -137,8 +207,20 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (its time-out)
             log.debug("refserver: the client closed the connection before the answer")
 
+    def _send_html(self, status: int, html: str) -> None:
+        raw = html.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
     def do_GET(self) -> None:
-        if self.path == f"{API_PREFIX}/health":
+        if self.path.startswith(("/verify/", "/progress/")):
+            status, html = self.server_ref.page(self.path.split("?", 1)[0])
+            self._send_html(status, html)
+        elif self.path == f"{API_PREFIX}/health":
             self._send(200, {"ok": True, "public_key": self.server_ref.platform.public_key})
         else:
             self._send(404, {"error": "not_found"})
@@ -184,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8086)
     parser.add_argument("--api-key", default="", help="require this bearer token")
     parser.add_argument("--lifetime", type=int, default=180, help="code lifetime in seconds")
+    parser.add_argument("--key-file", default="", help="PEM file of the platform's signing key "
+                        "(made on first use); proofs verify across restarts")
     args = parser.parse_args(argv)
-    platform = EmbeddedCodePlatform(terminal_id="REF-PLATFORM", lifetime_s=args.lifetime)
+    key = load_or_create_key(args.key_file) if args.key_file else None
+    platform = EmbeddedCodePlatform(key, terminal_id="REF-PLATFORM", lifetime_s=args.lifetime,
+                                    proof_key=key)
     server = ReferenceCodeServer(platform, api_key=args.api_key, host=args.host,
                                  port=args.port).start()
     print(f"code platform reference server on {server.url}{API_PREFIX}/ "

@@ -56,13 +56,15 @@ class PrintService:
         status = self._printer.status()
         return "" if status.can_print else (status.reason or "打印机暂时无法使用")
 
-    def submit(self, doc: Document, on_done: Callable[[PrintOutcome], None]) -> None:
-        """Print in the background; ``on_done(outcome)`` runs on the UI thread."""
-        self._handoff.run_in_worker(self.print_now, doc, on_done=on_done,
+    def submit(self, doc: Document, on_done: Callable[[PrintOutcome], None],
+               preview_doc: Document | None = None) -> None:
+        """Print in the background; ``on_done(outcome)`` runs on the UI thread.
+        ``preview_doc``: what the screen's preview shows instead of the paper (masked)."""
+        self._handoff.run_in_worker(self.print_now, doc, preview_doc, on_done=on_done,
                                     on_error=lambda exc: on_done(PrintOutcome(
                                         False, reason=f"打印失败：{exc}", attempts=1)))
 
-    def print_now(self, doc: Document) -> PrintOutcome:
+    def print_now(self, doc: Document, preview_doc: Document | None = None) -> PrintOutcome:
         """Blocking: for worker threads and command-line tools only."""
         if self._printer is None:
             return PrintOutcome(False, reason="本终端未配置打印机", refused=True)
@@ -85,5 +87,18 @@ class PrintService:
                 continue
             take_preview = getattr(self._printer, "take_preview", None)
             preview = take_preview(job_id) if callable(take_preview) else b""
+            if preview and preview_doc is not None:
+                preview = _render_png(preview_doc, self._printer)
             log.info("printed %r as job %s", doc.title, job_id)
             return PrintOutcome(True, job_id=job_id, attempts=attempts, preview=preview)
+
+
+def _render_png(doc: Document, printer: Printer) -> bytes:
+    """A preview PNG of ``doc`` as ``printer`` would print it (same encoder and paper)."""
+    from drivers.printer.encoder import EncoderOptions, EscposEncoder
+    from drivers.printer.interpreter import render_job
+
+    options = getattr(printer, "options", None) or {}
+    width = int(options.get("paper_width_mm", 80))
+    data = EscposEncoder(EncoderOptions(paper_width_mm=width)).encode(doc)
+    return render_job(data, paper_width_mm=width).png()

@@ -24,8 +24,8 @@ SCHEMA_VERSION = 1
 KINDS = ("presence", "birth", "health", "rating", "event", "command", "command_result")
 
 #: events the kiosk sends (``name`` of an event payload)
-EVENT_NAMES = ("call_staff", "session", "error", "alarm", "maintenance", "started", "stopping",
-               "queue_daily")
+EVENT_NAMES = ("call_staff", "help", "session", "error", "alarm", "maintenance", "started",
+               "stopping", "queue_daily")
 #: ``outcome`` of a ``session`` event (kiosk.event.v1.json allows these and nothing else)
 SESSION_OUTCOMES = ("completed", "abandoned", "timeout", "error")
 #: how a session ended (``SessionMachine.end_session(reason)``) → its reported outcome; the

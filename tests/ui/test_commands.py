@@ -41,7 +41,11 @@ def test_demo_writes_screenshots_of_every_screen(tmp_path: Path) -> None:
     shown = "\n".join(t for step in log["steps"] for t in step.get("texts", []))
     assert "轻触屏幕开始办理" in shown and "请将身份证放在感应区" in shown
     assert "李明" not in shown and "370102" not in shown.replace("3701**", "")
-    assert [r["level"] for r in log["ratings"]] == ["dissatisfied", "very_satisfied", None]
+    # 亮码, 取号, 证明打印 (skipped), 进度查询 (skipped), 评价 by handling number
+    assert [r["level"] for r in log["ratings"]] == ["dissatisfied", "very_satisfied", None,
+                                                    None, "satisfied"]
+    # every home tile was walked (#15)
+    assert {"guide", "guide_detail", "progress", "evaluate", "help"} <= screens
 
 
 def test_a_bad_config_value_stops_start_up_naming_file_key_and_choices(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_the_simulator_panel_places_a_card(ui) -> None:
 
 
 def test_a_social_security_card_identifies_too(ui) -> None:
-    go_identify(ui, "progress")
+    go_identify(ui, "proof")
     reader = ui.kiosk.devices.get("smartcard")
     thread = threading.Thread(target=reader.insert, args=(SAMPLE_CARD,))
     thread.start()

@@ -33,9 +33,17 @@ def show(ui, name: str) -> None:
         screen.masked_name, screen.masked_id = "欧阳**", "3701**********003X"
         screen.expired = name == "identify-done"
         name = "identify"
-    elif name == "flow":
-        manager.get_screen("flow").flow = FLOW_BY_ID["progress"]
-        manager.get_screen("flow").masked_name = "欧阳**"
+    elif name == "progress":
+        from kiosk.codes.platform import Person
+
+        screen = manager.get_screen("progress")
+        screen.applications = ui.kiosk.codes.progress_for(Person("370102199003070032", "欧阳"))
+        screen.masked_name = "欧阳**"
+        screen.show(0)
+    elif name == "help":
+        screen = manager.get_screen("help")
+        screen.phone, screen.window = "0531-12345", "一楼 综合咨询窗口"
+        screen.state = "unreachable"
     elif name == "rating":
         manager.get_screen("rating").select("very_dissatisfied")
         manager.get_screen("rating").reasons = ["操作复杂"]
@@ -133,7 +141,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return screenshot_folder(tmp_path_factory, "layout-shots")
 
 
-SCREENS = ["attract", "home", "identify-waiting", "identify-done", "flow", "proof", "rating",
+SCREENS = ["attract", "home", "identify-waiting", "identify-done", "progress", "help", "proof",
+           "rating",
            "thanks", "out_of_service", "maintenance", "idle", "pin", "print-busy", "print-failed",
            "simulator", "evaluate"]
 
@@ -155,7 +164,7 @@ def test_every_screen_fits(ui, shots: Path, width: int, height: int) -> None:
                 hide_dialogs(ui)
     finally:
         ui.manager.get_screen("identify").clear_personal()
-        ui.manager.get_screen("flow").clear_personal()
+        ui.manager.get_screen("progress").clear_personal()
         ui.manager.get_screen("proof").clear_personal()
         ui.manager.get_screen("evaluate").clear_personal()
         ui.manager.current = "attract"
@@ -168,7 +177,7 @@ def test_touch_targets_are_at_least_60dp(ui) -> None:
     from screens.widgets import KButton, Tile
 
     ui.app.theme.elder = False
-    for name in ("home", "rating", "identify-done", "flow"):
+    for name in ("home", "rating", "identify-done", "progress", "help"):
         show(ui, name)
         for widget in ui.walk_visible():
             if isinstance(widget, KButton | Tile):

@@ -68,7 +68,7 @@ def test_paper_out_refuses_and_offers_the_phone(ui) -> None:
         dialog = ui.app.controller.print_dialog
         ui.wait_for(lambda: dialog.state == "failed", what="refusal")
         assert "打印纸已用完" in ui.texts() and "无法打印" in ui.texts()
-        assert dialog.phone_url.startswith("https://") and "code=" in dialog.phone_url
+        assert dialog.phone_url.startswith("https://") and "/verify/PV1." in dialog.phone_url
         assert "扫码在手机上查看和下载" in ui.texts()
         assert len(printer.jobs) == before
         ui.tap("print_close")

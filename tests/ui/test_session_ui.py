@@ -139,7 +139,7 @@ def test_idle_timeout_drops_every_trace_of_the_person(ui, clock, captured_logs) 
         assert secret not in everything
     identify = ui.manager.get_screen("identify")
     assert (identify.masked_name, identify.masked_id, identify.identified) == ("", "", False)
-    assert ui.manager.get_screen("flow").masked_name == ""
+    assert ui.manager.get_screen("progress").masked_name == ""
     # the log of the whole session
     log = "\n".join(captured_logs)
     assert "identified by idcard" in log  # the session was logged…
