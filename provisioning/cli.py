@@ -68,8 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     printer = kinds.add_parser("printer", help="print the test page")
     printer.add_argument("--url", required=True,
                          help="tcp://host:9100, usb://0xVVVV:0xPPPP or a serial port")
-    printer.add_argument("--width", type=int, choices=(58, 80), default=80,
-                         help="paper width in mm")
+    printer.add_argument("--paper-width-mm", "--width", dest="width", type=int,
+                         choices=(58, 80), default=None,
+                         help="paper width; default: devices.printer.options.paper_width_mm of "
+                              "--profile/--config, else the driver's 58 mm")
+    printer.add_argument("--profile", default=None, help="take the width from this profile")
+    printer.add_argument("--config", type=Path, default=None,
+                         help="take the width from this config file")
     printer.add_argument("--encoding", default="gb18030",
                          choices=("gb18030", "gbk", "gbk_fs", "utf8"))
     printer.add_argument("--baudrate", type=int, default=None)
@@ -87,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="render a captured ESC/POS job to PNG")
     preview.add_argument("job", type=Path)
     preview.add_argument("--out", type=Path, required=True)
-    preview.add_argument("--width", type=int, choices=(58, 80), default=58)
+    preview.add_argument("--paper-width-mm", "--width", dest="width", type=int,
+                         choices=(58, 80), default=58, help="paper width (default 58)")
 
     cfg = sub.add_parser("config", help="check or show the configuration")
     cfg.add_argument("action", choices=("check", "show", "profiles"))
@@ -134,7 +140,8 @@ def _test(args: argparse.Namespace) -> int:
     if kind == "sscard":
         return _check_module("sscard").run(args.reader, args.json, args.timeout)
     if kind == "printer":
-        options: dict[str, Any] = {"paper_width_mm": args.width, "encoding": args.encoding}
+        options: dict[str, Any] = {"paper_width_mm": _paper_width(args),
+                                   "encoding": args.encoding}
         if args.baudrate:
             options["baudrate"] = args.baudrate
         if args.terminal_id:
@@ -145,6 +152,26 @@ def _test(args: argparse.Namespace) -> int:
     if kind == "camera":
         return _check_module("camera").run(args.source, args.json, args.seconds)
     return EXIT_BAD_ARGS
+
+
+def _paper_width(args: argparse.Namespace) -> int:
+    """``--paper-width-mm``, else the configured printer's, else the driver's default."""
+    if args.width:
+        return int(args.width)
+    if args.profile or args.config:
+        from config.errors import ConfigError
+        from config.loader import load_config
+
+        try:
+            config = load_config(args.profile, args.config)
+        except ConfigError as exc:
+            raise SystemExit(f"kiosk-provision: configuration rejected:\n{exc}") from exc
+        width = config.devices.printer.options.get("paper_width_mm")
+        if width:
+            return int(width)
+    from drivers.printer.encoder import ENCODER_OPTIONS
+
+    return int(ENCODER_OPTIONS["paper_width_mm"].default)
 
 
 def _devices() -> int:

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="check or show the effective configuration")
     cfg.add_argument("action", choices=("check", "show"))
     _config_args(cfg)
+    cfg.add_argument("--deploy", action="store_true",
+                     help="also refuse what must not run in the field: simulated devices, the "
+                          "demo PIN and keys, the sample platform, plain MQTT, no evaluation key")
 
     from kiosk.catalogue.cli import add_cli as add_catalogue_cli
     from kiosk.queue.cli import add_cli as add_queue_cli
@@ -97,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         if args.action == "show":
             print(dump_config(config))
-        else:
-            print(f"configuration OK (profile {config.profile}, hash {config.config_hash()})")
-        return 0
+            return 0
+        return check_config(config, deploy=args.deploy)
     if args.command == "run":
         return _run(config, args)
     if args.command == "demo":
@@ -111,6 +113,23 @@ def main(argv: list[str] | None = None) -> int:
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
     return 2
+
+
+def check_config(config, deploy: bool) -> int:  # type: ignore[no-untyped-def]
+    """``config check [--deploy]``: 0 when fine, 2 with one line per refusal."""
+    if deploy:
+        from config.deploy import deploy_refusals
+
+        refusals = deploy_refusals(config)
+        if refusals:
+            print(f"kiosk: not fit for a terminal in the field (profile {config.profile}):",
+                  file=sys.stderr)
+            for refusal in refusals:
+                print(f"  {refusal}", file=sys.stderr)
+            return 2
+    fit = ", fit for deployment" if deploy else ""
+    print(f"configuration OK (profile {config.profile}, hash {config.config_hash()}{fit})")
+    return 0
 
 
 def _startup_errors() -> tuple[type[BaseException], ...]:
@@ -141,7 +160,16 @@ def _bench(keyword: str) -> int:
 
 
 def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from config.deploy import startup_refusals
     from kiosk.cli.logging_setup import setup_logging
+
+    refusals = startup_refusals(config)
+    if refusals:
+        print(f"kiosk: cannot start: profile {config.profile} runs only with real devices and "
+              "keys (`kiosk config check --deploy` lists the same):", file=sys.stderr)
+        for refusal in refusals:
+            print(f"  {refusal}", file=sys.stderr)
+        return 2
 
     storage = config.storage
     setup_logging(storage.log_level, Path(storage.log_dir).expanduser())
