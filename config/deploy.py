@@ -9,6 +9,7 @@ not empty; ``kiosk config check --deploy`` prints it for any profile.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -106,3 +107,18 @@ def startup_refusals(config: KioskConfig) -> list[Refusal]:
     if config.profile == DEMO_PROFILE:
         return []
     return deploy_refusals(config)
+
+
+def check_command(config: KioskConfig, deploy: bool, prog: str = "kiosk") -> int:
+    """``config check [--deploy]``: 0 when fine, 2 with one line per refusal on stderr."""
+    if deploy:
+        refusals = deploy_refusals(config)
+        if refusals:
+            print(f"{prog}: not fit for a terminal in the field (profile {config.profile}):",
+                  file=sys.stderr)
+            for refusal in refusals:
+                print(f"  {refusal}", file=sys.stderr)
+            return 2
+    fit = ", fit for deployment" if deploy else ""
+    print(f"configuration OK (profile {config.profile}, hash {config.config_hash()}{fit})")
+    return 0

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="check or show the configuration")
     cfg.add_argument("action", choices=("check", "show", "profiles"))
     _config_args(cfg)
+    cfg.add_argument("--deploy", action="store_true",
+                     help="check: also refuse what must not run in the field")
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
     return parser
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             forwarded += ["--profile", args.profile]
             if args.config is not None:
                 forwarded += ["--config", str(args.config)]
+            if args.action == "check" and args.deploy:
+                forwarded.append("--deploy")
         return config_main(forwarded)
     return _test(args)
 

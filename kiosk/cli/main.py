@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "show":
             print(dump_config(config))
             return 0
-        return check_config(config, deploy=args.deploy)
+        from config.deploy import check_command
+
+        return check_command(config, deploy=args.deploy, prog="kiosk")
     if args.command == "run":
         return _run(config, args)
     if args.command == "demo":
@@ -113,23 +115,6 @@ def main(argv: list[str] | None = None) -> int:
                           "max_frame_ms": log["max_frame_ms"]}, ensure_ascii=False))
         return 0 if log["ok"] else 1
     return 2
-
-
-def check_config(config, deploy: bool) -> int:  # type: ignore[no-untyped-def]
-    """``config check [--deploy]``: 0 when fine, 2 with one line per refusal."""
-    if deploy:
-        from config.deploy import deploy_refusals
-
-        refusals = deploy_refusals(config)
-        if refusals:
-            print(f"kiosk: not fit for a terminal in the field (profile {config.profile}):",
-                  file=sys.stderr)
-            for refusal in refusals:
-                print(f"  {refusal}", file=sys.stderr)
-            return 2
-    fit = ", fit for deployment" if deploy else ""
-    print(f"configuration OK (profile {config.profile}, hash {config.config_hash()}{fit})")
-    return 0
 
 
 def _startup_errors() -> tuple[type[BaseException], ...]:
