@@ -1,6 +1,7 @@
 """``kiosk-provision``: technician tooling that works without the touch UI.
 
     kiosk-provision devices                       what backends exist, serial ports, PC/SC readers
+    kiosk-provision discover [--port P] [--json]  find and identify what is attached
     kiosk-provision self-test [--profile P]       start every configured device, report its state
     kiosk-provision test idcard --url URL         read one ID card (masked output)
     kiosk-provision test sscard [--reader NAME]   read one social security card (masked output)
@@ -47,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("devices", help="list backends, serial ports and PC/SC readers")
+
+    discover = sub.add_parser("discover", help="find and identify attached devices (probes "
+                              "serial ports with the drivers' own status commands)")
+    discover.add_argument("--port", action="append", default=[],
+                          help="also probe this port: a path (a pty too) or socket://host:port "
+                               "/ tcp://host:port; repeatable")
+    discover.add_argument("--only", action="store_true",
+                          help="probe only the --port values (no system scan)")
+    discover.add_argument("--time-limit", type=float, default=4.0,
+                          help="seconds per port (default 4)")
+    discover.add_argument("--json", action="store_true")
 
     selftest = sub.add_parser("self-test", help="start the configured devices and report")
     _config_args(selftest)
@@ -114,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
+    if args.command == "discover":
+        from provisioning.discover import run as run_discover
+
+        return run_discover(args.port, args.json, scan_system=not args.only,
+                            time_limit_s=args.time_limit)
     if args.command == "self-test":
         return _self_test(args)
     if args.command == "preview":
