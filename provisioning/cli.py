@@ -11,6 +11,7 @@
     kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
     kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
     kiosk-provision hash-pin                      hash a new maintenance PIN
+    kiosk-provision install [--root DIR]          the systemd unit, session launcher, log rotation
 
 Every check imports its driver only when asked, so a missing optional package is reported
 with the pip command that installs it instead of breaking the whole tool.
@@ -114,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="check: also refuse what must not run in the field")
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
+
+    install = sub.add_parser("install", help="install the systemd unit, session launcher and "
+                             "log rotation (deploy/)")
+    install.add_argument("--profile", default="hall", help="site profile the service runs")
+    install.add_argument("--user", default="kiosk", help="the service's own user")
+    install.add_argument("--root", default="/", help="write under this folder instead of / "
+                         "(no useradd, no systemctl)")
+    install.add_argument("--enable", action="store_true", help="enable the service at boot")
     return parser
 
 
@@ -126,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
+    if args.command == "install":
+        from provisioning.install import run as run_install
+
+        return run_install(args.root, args.profile, args.user, args.enable)
     if args.command == "discover":
         from provisioning.discover import run as run_discover
 
