@@ -11,6 +11,8 @@
     kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
     kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
     kiosk-provision hash-pin                      hash a new maintenance PIN
+    kiosk-provision diagnostics --out F.tar.gz    support bundle (no personal data)
+    kiosk-provision reset --factory [--force]     wipe the terminal (unsent ratings exported)
     kiosk-provision install [--root DIR]          the systemd unit, session launcher, log rotation
 
 Every check imports its driver only when asked, so a missing optional package is reported
@@ -116,6 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
 
+    diagnostics = sub.add_parser("diagnostics", help="a support bundle without personal data")
+    _config_args(diagnostics)
+    diagnostics.add_argument("--out", type=Path, required=True, help="FILE.tar.gz to write")
+    diagnostics.add_argument("--no-devices", action="store_true",
+                             help="do not open the devices (the kiosk is running)")
+
+    reset = sub.add_parser("reset", help="factory reset: wipe the terminal's data")
+    _config_args(reset)
+    reset.add_argument("--factory", action="store_true", required=True,
+                       help="wipe data, logs, enrolment and the terminal's config file")
+    reset.add_argument("--force", action="store_true",
+                       help="even with unsent ratings: they are exported first")
+    reset.add_argument("--export", type=Path, default=None,
+                       help="where --force writes the unsent records (JSON lines)")
+
     install = sub.add_parser("install", help="install the systemd unit, session launcher and "
                              "log rotation (deploy/)")
     install.add_argument("--profile", default="hall", help="site profile the service runs")
@@ -127,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="demo")
+    import os
+
+    parser.add_argument("--profile", default=os.environ.get("KIOSK_PROFILE", "demo"))
     parser.add_argument("--config", type=Path, default=None)
 
 
@@ -135,6 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
+    if args.command in ("diagnostics", "reset"):
+        config = _load(args)
+        if config is None:
+            return 2
+        if args.command == "diagnostics":
+            from provisioning.diagnostics import run as run_diagnostics
+
+            return run_diagnostics(config, args.out, with_devices=not args.no_devices)
+        from provisioning.reset import run as run_reset
+
+        return run_reset(config, args.config, args.force, args.export)
     if args.command == "install":
         from provisioning.install import run as run_install
 
@@ -186,6 +216,17 @@ def _test(args: argparse.Namespace) -> int:
     if kind == "camera":
         return _check_module("camera").run(args.source, args.json, args.seconds)
     return EXIT_BAD_ARGS
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from config.errors import ConfigError
+    from config.loader import load_config
+
+    try:
+        return load_config(args.profile, args.config)
+    except ConfigError as exc:
+        print(f"kiosk-provision: configuration rejected:\n{exc}", file=sys.stderr)
+        return None
 
 
 def _paper_width(args: argparse.Namespace) -> int:
