@@ -1,0 +1,53 @@
+// Terminal page: command confirmations (<dialog>) and the 24 h / 7 d charts (ECharts).
+(function () {
+  "use strict";
+  var en = document.body.getAttribute("data-lang") === "en";
+  document.querySelectorAll("[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var dialog = document.getElementById(button.getAttribute("data-confirm"));
+      if (dialog && dialog.showModal) { dialog.showModal(); }
+    });
+  });
+  document.querySelectorAll("dialog [data-close]").forEach(function (button) {
+    button.addEventListener("click", function () { button.closest("dialog").close(); });
+  });
+
+  var loadBox = document.getElementById("chart-load");
+  var diskBox = document.getElementById("chart-disk");
+  if (!loadBox || !window.echarts) { return; }
+  var terminal = loadBox.getAttribute("data-terminal");
+  var load = echarts.init(loadBox);
+  var disk = echarts.init(diskBox);
+  var names = en ? {cpu: "CPU", memory: "Memory", disk: "Disk", outbox: "Outbox"}
+                 : {cpu: "CPU", memory: "内存", disk: "磁盘", outbox: "待发数据"};
+  function line(name, data, axis) {
+    return {name: names[name], type: "line", showSymbol: false, data: data, yAxisIndex: axis || 0};
+  }
+  function draw(hours) {
+    fetch("/terminals/" + encodeURIComponent(terminal) + "/health.json?hours=" + hours,
+          {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (d) {
+        var base = {animation: false, tooltip: {trigger: "axis"}, legend: {top: 0},
+                    grid: {left: 48, right: 48, top: 32, bottom: 28},
+                    xAxis: {type: "time", min: d.from, max: d.to}};
+        load.setOption(Object.assign({}, base, {
+          yAxis: {type: "value", min: 0, max: 100},
+          series: [line("cpu", d.series.cpu), line("memory", d.series.memory)]}), true);
+        disk.setOption(Object.assign({}, base, {
+          yAxis: [{type: "value", min: 0, max: 100}, {type: "value", min: 0}],
+          series: [line("disk", d.series.disk), line("outbox", d.series.outbox, 1)]}), true);
+        loadBox.setAttribute("data-points", String(d.series.cpu.length));
+      });
+  }
+  document.querySelectorAll("[data-hours]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      document.querySelectorAll("[data-hours]").forEach(function (b) {
+        b.setAttribute("aria-pressed", String(b === button));
+      });
+      draw(parseInt(button.getAttribute("data-hours"), 10));
+    });
+  });
+  window.addEventListener("resize", function () { load.resize(); disk.resize(); });
+  draw(24);
+})();

@@ -1,0 +1,261 @@
+"""The console over HTTP, in process (fast): log-in, lock-out, cookies, CSRF, roles, texts.
+
+The same app as ``kiosk-fleet serve`` (``fleet.app.create_app``) on a SQLite database fed
+through the real ingest core. The browser tests (test_console_browser.py) cover the pages
+against a real server, broker and simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fleet import testing as ft
+from fleet.app import build_services, create_app
+from fleet.console.i18n.extract import missing
+from fleet.console.security import LockoutPolicy, LoginGuard, SessionStore, csrf_ok
+from fleet.console.web import safe_next
+from fleet.ingest import Ingestor, Message
+from fleet.services import users
+from fleet.settings import Settings
+
+PASSWORD = "test-password-1"
+REGION = "370102"
+
+
+@pytest.fixture
+def app(tmp_path: Any) -> Iterator[Any]:
+    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'fleet.db'}"))
+    with services.db.session() as s:
+        for role in ("viewer", "operator", "evaluator", "admin"):
+            users.create_user(s, role, PASSWORD, role)
+    feed = Ingestor(services.db, services.settings, worker="test")
+    now = int(time.time() * 1000)
+    msgs = [(ft.topic(REGION, "JN-T1", "birth"), ft.birth("JN-T1", REGION, now)),
+            (ft.topic(REGION, "JN-T1", "state"), ft.presence("JN-T1", True, now)),
+            (ft.topic(REGION, "JN-T1", "health"), ft.health("JN-T1", now, paper="out")),
+            (ft.topic(REGION, "JN-T1", "rating"),
+             ft.rating("JN-T1", REGION, "very_dissatisfied", now))]
+    feed.process([Message(t, json.dumps(p, ensure_ascii=False).encode(), now, False, 1)
+                  for t, p in msgs])
+    application = create_app(services=services)
+    yield application
+    services.db.dispose()
+
+
+def login_token(client: TestClient) -> str:
+    page = client.get("/login")
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": login_token(client), "next": "/"},
+                       follow_redirects=False)
+
+
+def csrf_of(client: TestClient) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+
+
+def test_pages_need_a_log_in(app: Any) -> None:
+    client = TestClient(app)
+    for path in ("/", "/alarms", "/ratings", "/cases", "/map", "/admin/users",
+                 "/terminals/JN-T1"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login?next=")
+    assert client.get("/overview.json").status_code == 401
+
+
+def test_log_in_sets_a_strict_httponly_session_cookie(app: Any) -> None:
+    client = TestClient(app)
+    r = log_in(client, "operator")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie"
+                  and v.startswith("kfc_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = client.get("/")
+    assert page.status_code == 200 and "JN-T1" in page.text and "缺纸" in page.text
+
+
+def test_a_log_in_form_without_its_token_is_refused(app: Any) -> None:
+    client = TestClient(app)
+    client.get("/login")
+    r = client.post("/login", data={"username": "admin", "password": PASSWORD},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    assert "kfc_session" not in r.headers.get("set-cookie", "")
+
+
+def test_repeated_failures_lock_the_name_out_even_with_the_right_password(app: Any) -> None:
+    client = TestClient(app)
+    for _ in range(5):
+        assert log_in(client, "viewer", "wrong-password").status_code == 401
+    r = log_in(client, "viewer")
+    assert r.status_code == 429
+    assert "登录失败次数过多" in r.text
+    other = TestClient(app)  # another name from another "address" is not locked
+    app.state.console_ui.guard.succeeded("addr:testclient")
+    assert log_in(other, "admin").status_code == 303
+
+
+def test_a_form_without_the_csrf_token_is_refused(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    r = client.post("/alarms/1/ack", data={"note": "纸已补"}, follow_redirects=False)
+    assert r.status_code == 403 and "csrf" in r.text
+    r = client.post("/alarms/1/ack", data={"note": "纸已补", "csrf_token": "forged"},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    r = client.post("/logout", data={}, follow_redirects=False)
+    assert r.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 200  # still logged in
+
+
+def test_a_cross_origin_form_is_refused_even_with_the_token(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    token = csrf_of(client)
+    r = client.post("/alarms/1/ack", data={"note": "x", "csrf_token": token},
+                    headers={"Origin": "http://evil.example"}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_acknowledge_with_a_note_and_the_token(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    page = client.get("/alarms")
+    alarm = re.search(r'data-alarm="(\d+)" data-terminal="JN-T1" data-type="paper_out"',
+                      page.text)
+    assert alarm, "paper out raised an alarm"
+    r = client.post(f"/alarms/{alarm.group(1)}/ack",
+                    data={"note": "已通知网点补纸", "csrf_token": csrf_of(client)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    page = client.get("/alarms?state=all")
+    assert "已通知网点补纸" in page.text and 'data-state="acknowledged"' in page.text
+
+
+def test_a_viewer_gets_no_command_buttons_and_403_when_trying(app: Any) -> None:
+    viewer = TestClient(app)
+    log_in(viewer, "viewer")
+    page = viewer.get("/terminals/JN-T1")
+    assert page.status_code == 200 and 'id="commands"' not in page.text
+    r = viewer.post("/terminals/JN-T1/commands",
+                    data={"command": "restart", "csrf_token": csrf_of(viewer)},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    api = viewer.post("/api/v1/commands", json={"name": "restart", "target":
+                                                {"terminal": "JN-T1"}},
+                      headers={"X-CSRF-Token": csrf_of(viewer)})
+    assert api.status_code == 403
+    operator = TestClient(app)
+    log_in(operator, "operator")
+    assert 'id="commands"' in operator.get("/terminals/JN-T1").text
+
+
+def test_the_api_takes_the_console_session_only_with_the_csrf_header_for_changes(app: Any
+                                                                                 ) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    assert client.get("/api/v1/terminals").status_code == 200
+    r = client.post("/api/v1/alarms/1/ack")
+    assert r.status_code == 401
+
+
+def test_evaluator_moves_a_case_and_the_audit_names_them(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "evaluator")
+    listing = client.get("/cases")
+    case_id = re.search(r'data-case="(\d+)" data-state="pending"', listing.text).group(1)
+    token = csrf_of(client)
+    r = client.post(f"/cases/{case_id}", data={"state": "appealed", "csrf_token": token},
+                    follow_redirects=False)
+    assert "error" in r.headers["location"]  # an appeal needs a reason: nothing changed
+    for state in ("rectifying", "rectified", "revisited"):
+        r = client.post(f"/cases/{case_id}", data={"state": state, "note": f"到{state}",
+                                                   "csrf_token": token},
+                        follow_redirects=False)
+        assert "ok=" in r.headers["location"], r.headers["location"]
+    page = client.get(f"/cases/{case_id}")
+    assert "已回访" in page.text
+    assert page.text.count('data-action="transition" data-user="evaluator"') == 3
+
+
+def test_the_operator_cannot_move_a_case(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    listing = client.get("/cases")
+    case_id = re.search(r'data-case="(\d+)"', listing.text).group(1)
+    assert 'id="case-form"' not in client.get(f"/cases/{case_id}").text
+    r = client.post(f"/cases/{case_id}", data={"state": "rectifying",
+                                               "csrf_token": csrf_of(client)},
+                    follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_admin_pages_are_for_admins_only(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "evaluator")
+    assert client.get("/admin/users").status_code == 403
+    admin = TestClient(app)
+    log_in(admin, "admin")
+    token = csrf_of(admin)
+    r = admin.post("/admin/tokens", data={"name": "wall", "role": "viewer", "csrf_token": token})
+    secret = re.search(r'id="new-token">(kft_[^<]+)<', r.text).group(1)
+    assert TestClient(app).get("/api/v1/terminals", headers={
+        "Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_exports_carry_figures_not_people(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "viewer")
+    csv_text = client.get("/ratings/export.csv").content.decode("utf-8-sig")
+    assert "非常不满意" in csv_text and "等待时间长" in csv_text
+    xlsx = client.get("/ratings/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_english_switch_and_every_text_translated(app: Any) -> None:
+    assert missing() == []
+    client = TestClient(app)
+    log_in(client, "viewer")
+    client.get("/lang/en?next=/")
+    page = client.get("/")
+    assert "Overview" in page.text and "Paper out" in page.text
+    assert client.get("/lang/xx").status_code == 404
+
+
+def test_only_local_paths_are_followed_after_log_in() -> None:
+    assert safe_next("/alarms?state=all") == "/alarms?state=all"
+    for bad in ("https://evil.example/", "//evil.example/", "javascript:alert(1)", ""):
+        assert safe_next(bad) == "/"
+
+
+def test_lockout_and_session_expiry_follow_their_clocks() -> None:
+    now = [1000.0]
+    guard = LoginGuard(LockoutPolicy(max_failures=3, window_s=60, lockout_s=300),
+                       clock=lambda: now[0])
+    for _ in range(2):
+        guard.failed("user:a")
+    now[0] += 61  # the first failures left the window
+    guard.failed("user:a")
+    assert guard.locked_for("user:a") == 0
+    guard.failed("user:a")
+    guard.failed("user:a")
+    assert guard.locked_for("user:a") == pytest.approx(300)
+    now[0] += 301
+    assert guard.locked_for("user:a") == 0
+    store = SessionStore(idle_s=10, absolute_s=100, clock=lambda: now[0])
+    s = store.create("a", "viewer")
+    assert store.get(s.id) is s and csrf_ok(s, s.csrf) and not csrf_ok(s, "x")
+    now[0] += 11
+    assert store.get(s.id) is None
