@@ -11,6 +11,7 @@
     kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
     kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
     kiosk-provision hash-pin                      hash a new maintenance PIN
+    kiosk-provision enrol --fleet URL --token T   key pair, CSR, certificate; config updated
     kiosk-provision diagnostics --out F.tar.gz    support bundle (no personal data)
     kiosk-provision reset --factory [--force]     wipe the terminal (unsent ratings exported)
     kiosk-provision install [--root DIR]          the systemd unit, session launcher, log rotation
@@ -118,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
 
+    enrol = sub.add_parser("enrol", help="enrol with the fleet: key pair, CSR, certificate")
+    _config_args(enrol, config_default=None)
+    enrol.add_argument("--fleet", help="fleet server URL, e.g. https://fleet.example")
+    enrol.add_argument("--token", help="the one-time token (kiosk-fleet enrol-token create)")
+    enrol.add_argument("--fleet-ca", help="CA file to trust for the fleet's HTTPS")
+    enrol.add_argument("--terminal", help="terminal id (default: terminal.id of the config)")
+    enrol.add_argument("--pki-dir", help="where key and certificates go (default: pki/ next "
+                       "to the config file)")
+    enrol.add_argument("--csr-out", help="offline: write the CSR here and stop")
+    enrol.add_argument("--install", help="offline: install the file from kiosk-fleet ca sign")
+
     diagnostics = sub.add_parser("diagnostics", help="a support bundle without personal data")
     _config_args(diagnostics)
     diagnostics.add_argument("--out", type=Path, required=True, help="FILE.tar.gz to write")
@@ -143,17 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_args(parser: argparse.ArgumentParser) -> None:
+def _config_args(parser: argparse.ArgumentParser, config_default: Path | None = None) -> None:
     import os
 
     parser.add_argument("--profile", default=os.environ.get("KIOSK_PROFILE", "demo"))
-    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--config", type=Path, default=config_default)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
+    if args.command == "enrol":
+        from provisioning.enrol import run as run_enrol
+
+        return run_enrol(args)
     if args.command in ("diagnostics", "reset"):
         config = _load(args)
         if config is None:

@@ -30,7 +30,7 @@ from fleet.clock import iso, local_date
 from fleet.models import Case, CaseAudit, Rating, Terminal
 from fleet.services import Page, alarms, clamp_page
 from fleet.settings import CaseRules
-from kiosk.rating_records import add_working_days
+from kiosk.ratings.records import add_working_days
 
 STATES = ("pending", "rectifying", "rectified", "revisited", "appealed", "not_rectified")
 LABELS = {"pending": "待核实", "rectifying": "整改中", "rectified": "已整改",
@@ -198,8 +198,8 @@ def open_real_name(session: Session, principal: Principal, case_id: int, private
     if private_key is None:
         raise Invalid("the server has no evaluation private key: start it with "
                       "--evaluation-key FILE (python -m fleet.keys new-evaluation-key)")
-    from kiosk.rating_records import RatingError
-    from kiosk.rating_records import open_real_name as unseal
+    from kiosk.ratings.records import RatingError
+    from kiosk.ratings.records import open_real_name as unseal
 
     try:
         part = unseal(rating.real_name_sealed, private_key)

@@ -16,7 +16,7 @@ from fleet.services import users
 from fleet.services.cases import deadline_for
 from fleet.settings import CaseRules
 from fleet.testing import birth, rating, topic
-from kiosk.rating_records import RealNamePart, key_id, seal_real_name
+from kiosk.ratings.records import RealNamePart, key_id, seal_real_name
 
 T, R = "JN-LX-0001", "370102"
 T2, R2 = "QD-SN-0001", "370202"
