@@ -35,7 +35,7 @@ def clock() -> FastForwardClock:
 
 
 @pytest.fixture(scope="session")
-def pilot(display: str, clock: FastForwardClock):
+def pilot(display: str, clock: FastForwardClock, tmp_path_factory: pytest.TempPathFactory):
     from screens.bootstrap import prepare_kivy
 
     prepare_kivy(1920, 1080, maxfps=0)
@@ -43,7 +43,10 @@ def pilot(display: str, clock: FastForwardClock):
     from kiosk.core import build_kiosk
     from screens.pilot import Pilot
 
-    kiosk = build_kiosk(load_config("demo", env={}), clock=clock)
+    # its own data folder: outbox, PIN guard and audit log start empty in every run
+    data_dir = tmp_path_factory.mktemp("kiosk-data")
+    kiosk = build_kiosk(load_config("demo", env={"KIOSK_STORAGE__DATA_DIR": str(data_dir)}),
+                        clock=clock)
     pilot = Pilot(kiosk).start()
     yield pilot
     pilot.stop()
