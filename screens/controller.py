@@ -76,8 +76,22 @@ class UiController:
 
     # -- actions called from .kv -----------------------------------------------------------
     def start_session(self) -> None:
-        if self.machine.phase is Phase.ATTRACT:
+        if self.machine.phase is Phase.ATTRACT and self.serving():
             self.machine.start()
+
+    def serving(self) -> bool:
+        """Outside its opening hours a hosted terminal starts no session (24-hour zones
+        ignore hours); ``wall_now`` is replaceable for tests."""
+        from kiosk.hours import serves
+
+        terminal = self.kiosk.config.terminal
+        return serves(terminal, self.wall_now(terminal.tzinfo))
+
+    @staticmethod
+    def wall_now(tz: Any) -> Any:
+        from datetime import datetime
+
+        return datetime.now(tz)
 
     def open_flow(self, flow_id: str) -> None:
         self.machine.open_flow(flow_id)
