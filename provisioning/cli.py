@@ -2,7 +2,7 @@
 
     kiosk-provision devices                       what backends exist, serial ports, PC/SC readers
     kiosk-provision discover [--port P] [--json]  find and identify what is attached
-    kiosk-provision self-test [--profile P]       start every configured device, report its state
+    kiosk-provision selftest [--print-report]     devices, broker, servers, clock, disk, font
     kiosk-provision test idcard --url URL         read one ID card (masked output)
     kiosk-provision test sscard [--reader NAME]   read one social security card (masked output)
     kiosk-provision test printer --url URL        print the test page and report paper status
@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seconds per port (default 4)")
     discover.add_argument("--json", action="store_true")
 
-    selftest = sub.add_parser("self-test", help="start the configured devices and report")
+    selftest = sub.add_parser("selftest", aliases=["self-test"],
+                              help="devices, broker, servers, clock, disk, font: pass/fail")
     _config_args(selftest)
+    selftest.add_argument("--print-report", action="store_true",
+                          help="print the report on the receipt printer")
     selftest.add_argument("--wait", type=float, default=5.0,
                           help="seconds to wait for devices to become ready (default 5)")
     selftest.add_argument("--json", action="store_true")
@@ -190,8 +191,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_discover(args.port, args.json, scan_system=not args.only,
                             time_limit_s=args.time_limit)
-    if args.command == "self-test":
-        return _self_test(args)
+    if args.command in ("selftest", "self-test"):
+        config = _load(args)
+        if config is None:
+            return 2
+        from provisioning.selftest import run as run_selftest
+
+        return run_selftest(config, args.json, args.print_report, args.wait)
     if args.command == "preview":
         return _check_module_preview().run(args.job, args.out, paper_width_mm=args.width)
     if args.command in ("config", "hash-pin"):
@@ -296,50 +302,6 @@ def _devices() -> int:
     except Exception as exc:  # pcscd not running
         print(f"PC/SC readers: cannot ask pcscd ({exc}); is the pcscd service running?")
     return 0
-
-
-def _self_test(args: argparse.Namespace) -> int:
-    """Start every configured device like the kiosk would and report its state."""
-    from config.errors import ConfigError
-    from config.loader import load_config
-    from drivers.base import DeviceState
-    from kiosk.devices.manager import DeviceManager
-    from kiosk.mainthread import MainThreadHandoff
-
-    try:
-        config = load_config(args.profile, args.config)
-    except ConfigError as exc:
-        print(f"configuration rejected:\n{exc}", file=sys.stderr)
-        return 2
-    handoff = MainThreadHandoff()
-    manager = DeviceManager(config.devices, handoff)
-    manager.start_all()
-    deadline = time.monotonic() + args.wait
-    try:
-        while time.monotonic() < deadline:
-            states = manager.health()
-            if all(h.state is not DeviceState.STARTING for h in states.values()):
-                break
-            time.sleep(0.1)
-        health = manager.health()
-    finally:
-        manager.stop_all()
-        handoff.close()
-    required = set(config.health.required_devices)
-    failed = [k for k, h in health.items()
-              if k in required and h.state is not DeviceState.READY]
-    rows = [{"kind": kind, "type": h.type, "state": h.state.value, "reason": h.reason,
-             "required": kind in required, "detail": dict(h.detail)}
-            for kind, h in health.items()]
-    if args.json:
-        print(json.dumps({"ok": not failed, "devices": rows}, ensure_ascii=False, default=str))
-    else:
-        for row in rows:
-            mark = "!" if row["kind"] in failed else " "
-            print(f"{mark} {row['kind']:10} {row['type']:8} {row['state']:12} {row['reason']}")
-        print("self-test passed" if not failed else
-              f"self-test FAILED: required device(s) not ready: {', '.join(failed)}")
-    return 0 if not failed else 1
 
 
 if __name__ == "__main__":
