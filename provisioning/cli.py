@@ -11,6 +11,7 @@
     kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
     kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
     kiosk-provision hash-pin                      hash a new maintenance PIN
+    kiosk-provision init [--yes --terminal-id …]  write the terminal's config (validated, .bak)
     kiosk-provision enrol --fleet URL --token T   key pair, CSR, certificate; config updated
     kiosk-provision diagnostics --out F.tar.gz    support bundle (no personal data)
     kiosk-provision reset --factory [--force]     wipe the terminal (unsent ratings exported)
@@ -120,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
 
+    init = sub.add_parser("init", help="write this terminal's config (asks, or flags for "
+                          "mass roll-out)")
+    from provisioning.init import add_arguments as init_arguments
+
+    init_arguments(init)
+
     enrol = sub.add_parser("enrol", help="enrol with the fleet: key pair, CSR, certificate")
     _config_args(enrol, config_default=None)
     enrol.add_argument("--fleet", help="fleet server URL, e.g. https://fleet.example")
@@ -167,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
+    if args.command == "init":
+        from provisioning.init import run as run_init
+
+        return run_init(args)
     if args.command == "enrol":
         from provisioning.enrol import run as run_enrol
 
