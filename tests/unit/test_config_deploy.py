@@ -147,3 +147,27 @@ def test_environment_booleans_are_true_or_false_only(raw: str) -> None:
         load_config("demo", env={"KIOSK_DEVICES__CAMERA__ENABLED": raw})
     assert load_config("demo", env={"KIOSK_DEVICES__CAMERA__ENABLED": "false"}
                        ).devices.camera.enabled is False
+
+
+# -- one paper width option (#16 item 8) -----------------------------------------------------
+@pytest.mark.parametrize(("argv", "width"), [
+    ([], 58),  # the driver's default, as the emulator and preview
+    (["--profile", "hall"], 80),  # the configured printer's
+    (["--profile", "hall", "--paper-width-mm", "58"], 58),
+    (["--width", "80"], 80),  # the old spelling still works
+])
+def test_the_test_page_width_follows_the_config(argv: list[str], width: int) -> None:
+    from provisioning.cli import _paper_width, build_parser
+
+    args = build_parser().parse_args(["test", "printer", "--url", "tcp://127.0.0.1:9", *argv])
+    assert _paper_width(args) == width
+
+
+def test_one_name_for_the_paper_width_everywhere() -> None:
+    from provisioning.cli import build_parser
+
+    preview = build_parser().parse_args(["preview", "job.bin", "--out", "x.png"])
+    assert preview.width == 58
+    from drivers.printer.fake import FakePrinter
+
+    assert FakePrinter().validate_options({})["paper_width_mm"] == 58
