@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(selftest)
     selftest.add_argument("--print-report", action="store_true",
                           help="print the report on the receipt printer")
+    selftest.add_argument("--wait-input", type=float, default=0.0, metavar="S",
+                          help="wait up to S seconds for a card, a scan and a pad press")
     selftest.add_argument("--wait", type=float, default=5.0,
                           help="seconds to wait for devices to become ready (default 5)")
     selftest.add_argument("--json", action="store_true")
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from provisioning.selftest import run as run_selftest
 
-        return run_selftest(config, args.json, args.print_report, args.wait)
+        return run_selftest(config, args.json, args.print_report, args.wait, args.wait_input)
     if args.command == "preview":
         return _check_module_preview().run(args.job, args.out, paper_width_mm=args.width)
     if args.command in ("config", "hash-pin"):

@@ -34,6 +34,46 @@ class Check:
     detail: str = ""
 
 
+def _input_event(event: Any) -> tuple[str, str] | None:
+    """(kind, masked description) of a card read, a scan or a pad press; else None."""
+    name = type(event).__name__
+    if name == "IdCardRead":
+        return "idcard", f"card read: {event.data.masked_id}"
+    if name == "SsCardRead":
+        return "smartcard", "social security card read"
+    if name == "CodeScanned" and event.kind == "scanner":
+        return "scanner", f"code scanned ({len(event.payload)} characters)"
+    if name == "RatingKeyPressed":
+        return "ratingpad", f"key {event.level}"
+    return None
+
+
+def check_inputs(config: Any, manager: Any, handoff: Any, wait_s: float) -> list[Check]:
+    """Wait up to ``wait_s`` for the technician to present a card, scan a code and press the
+    pad; each configured input device reports what it saw (masked), or that nothing came."""
+    wanted = [k for k in ("idcard", "scanner", "ratingpad")
+              if k in config.devices.enabled_kinds()]
+    seen: dict[str, str] = {}
+
+    def listen(event: Any) -> None:
+        found = _input_event(event)
+        if found and found[0] not in seen:
+            seen[found[0]] = found[1]
+
+    manager.subscribe(listen)
+    pad = manager.get("ratingpad") if "ratingpad" in wanted else None
+    if pad is not None:
+        pad.arm()  # a pad reports keys only while a rating prompt is open
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(k not in seen for k in wanted):
+        handoff.drain()
+        time.sleep(0.05)
+    handoff.drain()
+    return [Check(f"input {kind}", PASS if kind in seen else SKIP,
+                  seen.get(kind, f"nothing presented within {wait_s:.0f} s"))
+            for kind in wanted]
+
+
 def check_devices(config: Any, wait_s: float) -> tuple[list[Check], Any]:
     """Start every configured device; each enabled one must become ready."""
     from drivers.base import DeviceState
@@ -156,12 +196,15 @@ def check_font(config: Any) -> Check:
 
 
 def run_checks(config: Any, wait_s: float = 5.0,
-               printer_job: Callable[[Any, list[Check]], Check] | None = None) -> list[Check]:
+               printer_job: Callable[[Any, list[Check]], Check] | None = None,
+               input_wait_s: float = 0.0) -> list[Check]:
     """Every check, in the order of the table; ``printer_job`` prints with the started
     printer (the report) before the devices are stopped."""
     device_checks, (manager, handoff) = check_devices(config, wait_s)
     checks = list(device_checks)
     try:
+        if input_wait_s > 0:
+            checks += check_inputs(config, manager, handoff, input_wait_s)
         backends, skews = check_backends(config)
         checks += [check_mqtt(config), *backends, check_clock(skews), check_disk(config),
                    check_font(config)]
@@ -225,8 +268,10 @@ def table(checks: list[Check]) -> str:
     return console.export_text()
 
 
-def run(config: Any, as_json: bool, print_report: bool, wait_s: float) -> int:
-    checks = run_checks(config, wait_s, _print_report(config) if print_report else None)
+def run(config: Any, as_json: bool, print_report: bool, wait_s: float,
+        input_wait_s: float = 0.0) -> int:
+    checks = run_checks(config, wait_s, _print_report(config) if print_report else None,
+                        input_wait_s)
     failed = [c for c in checks if c.outcome == FAIL]
     if as_json:
         devices = [{"kind": c.name.split()[1], "ok": c.outcome != FAIL, "detail": c.detail}

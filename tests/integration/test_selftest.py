@@ -111,3 +111,17 @@ def test_a_dead_reader_fails_the_run_with_a_table(parts) -> None:
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "device idcard (sam)" in result.stdout
     assert "selftest FAILED: device idcard (sam)" in result.stdout
+
+
+def test_a_presented_card_is_read_and_shown_masked(parts) -> None:
+    from drivers.idcard import samples
+
+    config, sam, _printer = parts
+    sam.emulator.put_card(samples.RESIDENT)
+    result = selftest(config, "--json", "--wait-input", "15")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["input idcard"]["outcome"] == "pass"
+    assert checks["input idcard"]["detail"] == f"card read: {samples.RESIDENT.masked_id}"
+    assert samples.RESIDENT.id_number not in result.stdout + result.stderr
+    assert samples.RESIDENT.name not in result.stdout + result.stderr
