@@ -80,3 +80,21 @@ def live_selftest(kiosk: Any) -> list[Any]:
     checks += [*backends, check_clock(skews), check_disk(kiosk.config),
                check_font(kiosk.config)]
     return checks
+
+
+def paper_changed(kiosk: Any) -> str:
+    """The technician put in a new roll: ask the printer at once instead of waiting for its next
+    poll (a real printer senses the paper); the simulated printer is simply refilled."""
+    printer = kiosk.devices.get("printer")
+    if printer is None:
+        return "没有配置打印机"
+    if hasattr(printer, "query_status"):
+        status = printer.query_status()
+    elif hasattr(printer, "set_status"):
+        from drivers.printer.interface import PrinterStatus
+
+        printer.set_status(PrinterStatus.ok())
+        status = printer.status()
+    else:
+        status = printer.status()
+    return f"纸张：{getattr(status.paper, 'value', status.paper)}"

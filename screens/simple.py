@@ -73,6 +73,20 @@ class MaintenanceScreen(KioskScreen):
             live_selftest, self.controller.kiosk, on_done=show,
             on_error=lambda exc: setattr(self, "selftest_text", f"自检未能完成：{exc}"))
 
+    def paper_changed(self) -> None:
+        """After a new roll: the printer is asked now (off the UI thread), then the rows."""
+        if self.controller is None:
+            return
+        from kiosk.maintenance import paper_changed
+
+        def done(text: str) -> None:
+            self.selftest_text = text
+            self.prepare()
+
+        self.controller.kiosk.handoff.run_in_worker(
+            paper_changed, self.controller.kiosk, on_done=done,
+            on_error=lambda exc: setattr(self, "selftest_text", f"无法查询打印机：{exc}"))
+
     def restart_app(self) -> None:
         from screens.app import EXIT_RESTART
 

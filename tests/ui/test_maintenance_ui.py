@@ -73,6 +73,17 @@ def test_status_selftest_logs_and_exit_to_desktop_confirmed_twice(
     screen = ui.manager.get_screen("maintenance")
     assert "车队服务器：未启用" in screen.status and "待发送：" in screen.status
     assert "办事指南目录：版本" in screen.status
+    from drivers.printer.interface import PaperLevel, PrinterStatus
+
+    printer = ui.kiosk.devices.get("printer")
+    printer.set_status(PrinterStatus(online=True, paper=PaperLevel.OUT, cover_open=False,
+                                     cutter_error=False, error=False))
+    screen.prepare()
+    assert any("纸张: 已用完" in row["reason"] for row in screen.devices
+               if row["label"] == "打印机"), screen.devices
+    ui.tap("paper_reset")
+    ui.wait_for(lambda: screen.selftest_text == "纸张：ok", what="the new roll sensed")
+    assert printer.status().paper is PaperLevel.OK
     ui.tap("selftest")
     ui.wait_for(lambda: "自检全部通过" in screen.selftest_text, timeout_s=20,
                 what="the self-test result")
