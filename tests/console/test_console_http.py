@@ -29,21 +29,57 @@ PASSWORD = "test-password-1"
 REGION = "370102"
 
 
-@pytest.fixture
-def app(tmp_path: Any) -> Iterator[Any]:
-    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'fleet.db'}"))
+class Published(list):
+    """Commands the server published (the broker is the browser tests' part)."""
+
+    def __call__(self, region: str, terminal: str, payload: bytes) -> None:
+        self.append((region, terminal, json.loads(payload)))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """One database with users and a little traffic, copied for every test."""
+    from fleet.keys import new_evaluation_key
+    from kiosk.rating_records import RealNamePart, key_id, seal_real_name
+
+    path = tmp_path_factory.mktemp("console-http") / "fleet.db"
+    evaluation_key = new_evaluation_key()
+    services = build_services(Settings(db=f"sqlite:///{path}"))
+    sealed = seal_real_name(RealNamePart(name="张三", id_number="370102199001011234",
+                                         phone="13812345678"), evaluation_key.public_key)
     with services.db.session() as s:
         for role in ("viewer", "operator", "evaluator", "admin"):
             users.create_user(s, role, PASSWORD, role)
     feed = Ingestor(services.db, services.settings, worker="test")
     now = int(time.time() * 1000)
-    msgs = [(ft.topic(REGION, "JN-T1", "birth"), ft.birth("JN-T1", REGION, now)),
-            (ft.topic(REGION, "JN-T1", "state"), ft.presence("JN-T1", True, now)),
-            (ft.topic(REGION, "JN-T1", "health"), ft.health("JN-T1", now, paper="out")),
-            (ft.topic(REGION, "JN-T1", "rating"),
-             ft.rating("JN-T1", REGION, "very_dissatisfied", now))]
+    msgs = []
+    for terminal in ("JN-T1", "JN-T2"):
+        msgs += [(ft.topic(REGION, terminal, "birth"), ft.birth(terminal, REGION, now)),
+                 (ft.topic(REGION, terminal, "state"), ft.presence(terminal, True, now)),
+                 (ft.topic(REGION, terminal, "health"), ft.health(terminal, now, paper="out"))]
+    msgs += [(ft.topic(REGION, "JN-T1", "rating"),
+              ft.rating("JN-T1", REGION, "very_dissatisfied", now)),
+             (ft.topic(REGION, "JN-T2", "rating"),
+              ft.rating("JN-T2", REGION, "dissatisfied", now, sealed=sealed,
+                        key_id=key_id(evaluation_key.public_key)))]
     feed.process([Message(t, json.dumps(p, ensure_ascii=False).encode(), now, False, 1)
                   for t, p in msgs])
+    services.db.dispose()
+    return path, evaluation_key
+
+
+@pytest.fixture
+def app(template: tuple[Any, Any], tmp_path: Any) -> Iterator[Any]:
+    import shutil
+
+    from fleet.commands import new_key
+
+    source, evaluation_key = template
+    shutil.copy(source, tmp_path / "fleet.db")
+    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'fleet.db'}"))
+    services.evaluation_key = evaluation_key
+    services.command_key = new_key()
+    services.publish = Published()
     application = create_app(services=services)
     yield application
     services.db.dispose()
@@ -259,3 +295,60 @@ def test_lockout_and_session_expiry_follow_their_clocks() -> None:
     assert store.get(s.id) is s and csrf_ok(s, s.csrf) and not csrf_ok(s, "x")
     now[0] += 11
     assert store.get(s.id) is None
+
+
+def test_the_real_name_part_opens_only_for_an_evaluator_and_is_audited(app: Any) -> None:
+    evaluator = TestClient(app)
+    log_in(evaluator, "evaluator")
+    listing = evaluator.get("/cases?terminal=JN-T2")
+    case_id = re.search(r'data-case="(\d+)"', listing.text).group(1)
+    page = evaluator.get(f"/cases/{case_id}")
+    assert "张三" not in page.text and 'id="open-real-name"' in page.text
+    opened = evaluator.post(f"/cases/{case_id}/real-name",
+                            data={"purpose": "回访", "csrf_token": csrf_of(evaluator)})
+    assert opened.status_code == 200 and "张三" in opened.text and "13812345678" in opened.text
+    assert opened.headers["cache-control"] == "no-store"
+    again = evaluator.get(f"/cases/{case_id}")
+    assert "张三" not in again.text  # shown once, on that response only
+    assert 'data-action="open_real_name" data-user="evaluator"' in again.text
+    operator = TestClient(app)
+    log_in(operator, "operator")
+    assert 'id="open-real-name"' not in operator.get(f"/cases/{case_id}").text
+    refused = operator.post(f"/cases/{case_id}/real-name",
+                            data={"purpose": "回访", "csrf_token": csrf_of(operator)})
+    assert refused.status_code == 403 and "张三" not in refused.text
+
+
+def test_a_group_command_goes_to_every_filtered_terminal(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    page = client.get("/?q=JN-T")
+    assert 'id="group-command"' in page.text
+    r = client.post("/commands/group", data={"command": "print_test_page", "f_q": "JN-T",
+                                             "csrf_token": csrf_of(client)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/commands/")
+    sent = app.state.services.publish
+    assert sorted(p[1] for p in sent) == ["JN-T1", "JN-T2"]
+    assert {p[2]["name"] for p in sent} == {"print_test_page"}
+    detail = client.get(r.headers["location"])
+    assert detail.text.count('data-status="pending"') == 2
+    viewer = TestClient(app)
+    log_in(viewer, "viewer")
+    assert 'id="group-command"' not in viewer.get("/").text
+
+
+def test_acknowledge_a_group_of_alarms_with_one_note(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    page = client.get("/alarms?type=paper_out")
+    ids = re.findall(r'data-alarm="(\d+)" data-terminal="JN-T\d" data-type="paper_out"',
+                     page.text)
+    assert len(ids) == 2
+    r = client.post("/alarms/ack", data={"ids": ids, "note": "网点统一补纸",
+                                         "csrf_token": csrf_of(client),
+                                         "back": "/alarms?state=all"},
+                    follow_redirects=False)
+    assert "ok=" in r.headers["location"]
+    after = client.get("/alarms?state=acknowledged&type=paper_out").text
+    assert after.count("网点统一补纸") == 2

@@ -1,17 +1,7 @@
-// Terminal page: command confirmations (<dialog>) and the 24 h / 7 d charts (ECharts).
+// Terminal page: the 24 h / 7 d charts (ECharts).
 (function () {
   "use strict";
   var en = document.body.getAttribute("data-lang") === "en";
-  document.querySelectorAll("[data-confirm]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var dialog = document.getElementById(button.getAttribute("data-confirm"));
-      if (dialog && dialog.showModal) { dialog.showModal(); }
-    });
-  });
-  document.querySelectorAll("dialog [data-close]").forEach(function (button) {
-    button.addEventListener("click", function () { button.closest("dialog").close(); });
-  });
-
   var loadBox = document.getElementById("chart-load");
   var diskBox = document.getElementById("chart-disk");
   if (!loadBox || !window.echarts) { return; }
