@@ -31,8 +31,15 @@ def register(sub: Any) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
-    from fleet.console.stack import PASSWORD, USERS, ConsoleStack, StackOptions, launch_chromium
-    from fleet.console.walk import report, wait_for_data, walk
+    from fleet.console.stack import (
+        PASSWORD,
+        USERS,
+        VICTIM,
+        ConsoleStack,
+        StackOptions,
+        launch_chromium,
+    )
+    from fleet.console.walk import report, wait_for_data, wait_for_offline_alarm, walk
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -46,6 +53,10 @@ def run_demo(args: argparse.Namespace) -> int:
             stack.login(page, "admin")
             print("waiting for the simulated terminals and a bad review ...", flush=True)
             wait_for_data(stack, page, terminals=options.terminals + 1)
+            print(f"taking {VICTIM} off the network, so that the pages show an offline "
+                  "terminal and its alarm ...", flush=True)
+            stack.kill_terminal()
+            wait_for_offline_alarm(stack, page)
             shots = walk(stack, page, out, check=not args.no_axe)
             browser.close()
         text = report(shots)
