@@ -101,7 +101,10 @@ def shoot(page: Any, url: str, name: str, out: Path, sizes: Iterable[tuple[int, 
         page.set_viewport_size({"width": width, "height": height})
         page.goto(url)
         page.wait_for_load_state("load")
-        page.wait_for_timeout(800)  # charts draw after their data arrives
+        # charts draw after their data arrives: each marks itself data-ready
+        page.wait_for_function("() => [...document.querySelectorAll('.chart, #coordmap, #map')]"
+                               ".every(c => c.hasAttribute('data-ready'))", timeout=30_000)
+        page.wait_for_timeout(300)
         path = out / f"{name}-{width}x{height}.png"
         page.screenshot(path=str(path), full_page=True)
         shot = Shot(name, url, (width, height), path)

@@ -352,3 +352,14 @@ def test_acknowledge_a_group_of_alarms_with_one_note(app: Any) -> None:
     assert "ok=" in r.headers["location"]
     after = client.get("/alarms?state=acknowledged&type=paper_out").text
     assert after.count("网点统一补纸") == 2
+
+
+def test_the_terminal_charts_read_the_health_history(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "viewer")
+    day = client.get("/terminals/JN-T1/health.json?hours=24").json()
+    assert [p[1] for p in day["series"]["cpu"]] == [12.5]
+    assert [p[1] for p in day["series"]["memory"]] == [50.0]
+    week = client.get("/terminals/JN-T1/health.json?hours=168").json()
+    assert len(week["series"]["disk"]) == 1 and week["from"] < day["from"]
+    assert client.get("/terminals/NOPE/health.json").status_code == 404

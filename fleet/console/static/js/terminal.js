@@ -28,6 +28,8 @@
           yAxis: [{type: "value", min: 0, max: 100}, {type: "value", min: 0}],
           series: [line("disk", d.series.disk), line("outbox", d.series.outbox, 1)]}), true);
         loadBox.setAttribute("data-points", String(d.series.cpu.length));
+        loadBox.setAttribute("data-ready", "1");
+        diskBox.setAttribute("data-ready", "1");
       });
   }
   document.querySelectorAll("[data-hours]").forEach(function (button) {
