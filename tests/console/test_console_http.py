@@ -363,3 +363,25 @@ def test_the_terminal_charts_read_the_health_history(app: Any) -> None:
     week = client.get("/terminals/JN-T1/health.json?hours=168").json()
     assert len(week["series"]["disk"]) == 1 and week["from"] < day["from"]
     assert client.get("/terminals/NOPE/health.json").status_code == 404
+
+
+def test_a_disabled_user_is_logged_out_and_a_region_user_sees_only_their_region(app: Any
+                                                                               ) -> None:
+    admin = TestClient(app)
+    log_in(admin, "admin")
+    token = csrf_of(admin)
+    r = admin.post("/admin/users", data={"username": "qingdao", "password": PASSWORD,
+                                         "role": "viewer", "region": "3702",
+                                         "csrf_token": token}, follow_redirects=False)
+    assert "ok=" in r.headers["location"]
+    qingdao = TestClient(app)
+    log_in(qingdao, "qingdao")
+    page = qingdao.get("/")
+    assert page.status_code == 200 and "JN-T1" not in page.text
+    assert qingdao.get("/terminals/JN-T1").status_code == 404
+    viewer = TestClient(app)
+    log_in(viewer, "viewer")
+    assert viewer.get("/", follow_redirects=False).status_code == 200
+    admin.post("/admin/users/viewer", data={"action": "disable", "csrf_token": token})
+    assert viewer.get("/", follow_redirects=False).status_code == 303
+    assert log_in(TestClient(app), "viewer").status_code == 401
