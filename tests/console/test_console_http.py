@@ -385,3 +385,21 @@ def test_a_disabled_user_is_logged_out_and_a_region_user_sees_only_their_region(
     admin.post("/admin/users/viewer", data={"action": "disable", "csrf_token": token})
     assert viewer.get("/", follow_redirects=False).status_code == 303
     assert log_in(TestClient(app), "viewer").status_code == 401
+
+
+def test_every_asset_comes_from_the_server_itself(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "admin")
+    seen: set[str] = set()
+    for path in ("/", "/terminals/JN-T1", "/alarms", "/ratings", "/cases", "/map",
+                 "/admin/users"):
+        html = client.get(path).text
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), path
+        seen.update(re.findall(r'(?:src|href)="(/static/[^"]+)"', html))
+    assert "/static/vendor/echarts/echarts.min.js" in seen
+    for asset in seen:
+        assert client.get(asset).status_code == 200, asset
+    font = client.get("/static/fonts/cjk")
+    assert font.status_code == 200 and len(font.content) > 1_000_000
+    for licence in ("echarts/LICENSE", "leaflet/LICENSE", "axe-core/LICENSE"):
+        assert client.get(f"/static/vendor/{licence}").status_code == 200

@@ -11,7 +11,12 @@
   var names = en ? {cpu: "CPU", memory: "Memory", disk: "Disk", outbox: "Outbox"}
                  : {cpu: "CPU", memory: "内存", disk: "磁盘", outbox: "待发数据"};
   function line(name, data, axis) {
-    return {name: names[name], type: "line", showSymbol: false, data: data, yAxisIndex: axis || 0};
+    return {name: names[name], type: "line", showSymbol: data.length < 60, symbolSize: 4,
+            data: data, yAxisIndex: axis || 0};
+  }
+  function first(d) {
+    var all = [].concat(d.series.cpu, d.series.memory, d.series.disk, d.series.outbox);
+    return all.length ? Math.min.apply(null, all.map(function (p) { return p[0]; })) : d.from;
   }
   function draw(hours) {
     fetch("/terminals/" + encodeURIComponent(terminal) + "/health.json?hours=" + hours,
@@ -20,7 +25,9 @@
       .then(function (d) {
         var base = {animation: false, tooltip: {trigger: "axis"}, legend: {top: 0},
                     grid: {left: 48, right: 48, top: 32, bottom: 28},
-                    xAxis: {type: "time", min: d.from, max: d.to}};
+                    // a terminal newer than the range: start at its first sample
+                    xAxis: {type: "time", min: Math.max(d.from, first(d) - 5 * 60000),
+                            max: d.to}};
         load.setOption(Object.assign({}, base, {
           yAxis: {type: "value", min: 0, max: 100},
           series: [line("cpu", d.series.cpu), line("memory", d.series.memory)]}), true);
