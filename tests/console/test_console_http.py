@@ -403,3 +403,17 @@ def test_every_asset_comes_from_the_server_itself(app: Any) -> None:
     assert font.status_code == 200 and len(font.content) > 1_000_000
     for licence in ("echarts/LICENSE", "leaflet/LICENSE", "axe-core/LICENSE"):
         assert client.get(f"/static/vendor/{licence}").status_code == 200
+
+
+def test_the_map_uses_leaflet_with_a_tile_server_and_a_plot_without(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "viewer")
+    plain = client.get("/map").text
+    assert 'id="coordmap"' in plain and "leaflet.js" not in plain
+    features = client.get("/map/terminals.json").json()
+    assert {f["id"] for f in features} == {"JN-T1", "JN-T2"}
+    assert client.get("/map/terminals.json?service=proof").json() == []
+    app.state.console_ui.tile_url = "http://tiles.hall.local/{z}/{x}/{y}.png"
+    tiled = client.get("/map").text
+    assert 'data-tiles="http://tiles.hall.local/{z}/{x}/{y}.png"' in tiled
+    assert "/static/vendor/leaflet/leaflet.js" in tiled

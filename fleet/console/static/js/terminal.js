@@ -18,12 +18,23 @@
     var all = [].concat(d.series.cpu, d.series.memory, d.series.disk, d.series.outbox);
     return all.length ? Math.min.apply(null, all.map(function (p) { return p[0]; })) : d.from;
   }
+  // Times show in the site's time zone (China Standard Time, UTC+8, no daylight saving),
+  // as everywhere else on the console, whatever the browser's own zone.
+  var SHIFT = 8 * 3600000;
+  function shift(d) {
+    ["cpu", "memory", "disk", "outbox"].forEach(function (k) {
+      d.series[k] = d.series[k].map(function (p) { return [p[0] + SHIFT, p[1]]; });
+    });
+    d.from += SHIFT; d.to += SHIFT;
+    return d;
+  }
   function draw(hours) {
     fetch("/terminals/" + encodeURIComponent(terminal) + "/health.json?hours=" + hours,
           {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (d) {
-        var base = {animation: false, tooltip: {trigger: "axis"}, legend: {top: 0},
+        d = shift(d);
+        var base = {animation: false, useUTC: true, tooltip: {trigger: "axis"}, legend: {top: 0},
                     grid: {left: 48, right: 48, top: 32, bottom: 28},
                     // a terminal newer than the range: start at its first sample
                     xAxis: {type: "time", min: Math.max(d.from, first(d) - 5 * 60000),
