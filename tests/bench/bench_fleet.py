@@ -35,7 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from fleet.broker import BrokerSpec, MosquittoProcess, TerminalEntry, free_port
 from fleet.db import Database
 from fleet.ingest import insert_for
-from fleet.models import Rating, RatingCount, SessionCount, Terminal
+from fleet.models import (
+    Rating,
+    RatingCount,
+    RatingRegionDay,
+    RatingTerminalDay,
+    SessionCount,
+    SessionRegionDay,
+    Terminal,
+)
 from fleet.pki import TestCA
 from fleet.services import users
 from fleet.testing import PostgresServer, ServerProcess, health, rating, session_event
@@ -232,6 +240,24 @@ def load_fleet(db: Database, ratings: int = RATINGS, terminals: int = TERMINALS)
                   "count": v} for k, v in sessions.items()]
         for start in range(0, len(items), 20_000):
             s.execute(ins(SessionCount), items[start:start + 20_000])
+        coarse: dict[type, dict[tuple, int]] = {RatingTerminalDay: {}, RatingRegionDay: {},
+                                                SessionRegionDay: {}}
+        for (day, term, _item, level, region), v in counts.items():
+            d = coarse[RatingTerminalDay]
+            d[(day, term, level, region)] = d.get((day, term, level, region), 0) + v
+            d = coarse[RatingRegionDay]
+            d[(day, region, level)] = d.get((day, region, level), 0) + v
+        for (day, _term, outcome, region), v in sessions.items():
+            d = coarse[SessionRegionDay]
+            d[(day, region, outcome)] = d.get((day, region, outcome), 0) + v
+        shapes = {RatingTerminalDay: ("day", "terminal", "level", "region_code"),
+                  RatingRegionDay: ("day", "region_code", "level"),
+                  SessionRegionDay: ("day", "region_code", "outcome")}
+        for model, data in coarse.items():
+            items = [{**dict(zip(shapes[model], k, strict=True)), "count": v}
+                     for k, v in data.items()]
+            for start in range(0, len(items), 20_000):
+                s.execute(ins(model), items[start:start + 20_000])
     if db.dialect == "postgresql":
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
