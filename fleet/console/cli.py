@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="start the server with a simulated fleet, walk the "
                           "console's pages and write their screenshots")
     demo.add_argument("--out", type=Path, required=True, help="folder for the screenshots")
-    demo.add_argument("--terminals", type=int, default=24)
+    demo.add_argument("--terminals", type=int, default=24,
+                      help="simulated terminals (plus one that is taken offline)")
     demo.add_argument("--keep", action="store_true",
                       help="keep the server running after the walk (Ctrl-C stops it)")
     demo.add_argument("--no-axe", action="store_true", help="skip the accessibility check")
