@@ -87,14 +87,18 @@ class Tile:
     reason: str
     problems: list[str] = field(default_factory=list)
     devices: dict[str, Any] = field(default_factory=dict)
+    open_alarms: int = 0
+    status: str = ""  # the connection: online, stale or offline (state adds "alarm")
 
 
 def _alarm_words(alarm: Alarm) -> tuple[str, dict[str, str]]:
-    label = ALARM_TYPE_LABELS.get(alarm.type, alarm.type)
-    if alarm.key and alarm.key in DEVICE_LABELS and alarm.type not in ("paper", "paper_out",
-                                                                       "paper_low"):
-        return "{device}：{what}", {"device": DEVICE_LABELS[alarm.key], "what": label}
-    return label, {}
+    """An alarm in the words of the tile; the same words as the health record gives, so that
+    a reason shows once (缺纸 from the alarm and from the printer's state)."""
+    if alarm.type == "offline":
+        return "离线", {}
+    if alarm.type == "device_unavailable" and alarm.key:
+        return "{device}离线", {"device": DEVICE_LABELS.get(alarm.key, alarm.key)}
+    return ALARM_TYPE_LABELS.get(alarm.type, alarm.type), {}
 
 
 def _say(lang: str, msgid: str, values: dict[str, str]) -> str:
@@ -133,13 +137,16 @@ def tiles(session: Session, principal: Principal, now: int, rules: AlarmRules, l
         term_alarms = alarms.get(row["id"], [])
         state = "alarm" if term_alarms and status != "offline" else status
         words: list[tuple[str, dict[str, str]]] = []
+        term = healths.get(row["id"])
         if status == "offline":
-            words.append(("离线", {}))
+            since = term.offline_since if term else None
+            words.append(("离线（{since} 起）", {"since": when(since)[5:]}) if since
+                         else ("离线", {}))
         elif status == "stale":
             words.append(("超过 {n} 个周期没有健康数据",
                           {"n": str(rules.stale_intervals)}))
-        words.extend(_alarm_words(a) for a in term_alarms)
-        term = healths.get(row["id"])
+        words.extend(_alarm_words(a) for a in term_alarms
+                     if not (a.type == "offline" and status == "offline"))
         words.extend(device_reasons(term.health if term else {}))
         seen: list[str] = []
         for msgid, values in words:
@@ -155,7 +162,8 @@ def tiles(session: Session, principal: Principal, now: int, rules: AlarmRules, l
         out.append(Tile(id=row["id"], site=row["site"], region_code=row["region_code"],
                         region_label=region_label(row["region_code"]), state=state,
                         reason=sep.join(seen) or translate("正常", lang),
-                        problems=problems, devices=row["devices"]))
+                        problems=problems, devices=row["devices"],
+                        open_alarms=len(term_alarms), status=status))
     return out
 
 
@@ -164,10 +172,15 @@ def overview(session: Session, principal: Principal, now: int, rules: AlarmRules
     everything = tiles(session, principal, now, rules, lang)
     shown = tiles(session, principal, now, rules, lang, filters) if filters.query() else \
         everything
-    counts = Counter(t.state for t in shown)
+    # online / offline / stale split the terminals; "in alarm" counts every terminal with an
+    # alarm not yet cleared, whatever its connection (an offline terminal is in alarm too)
+    counts = Counter(t.status for t in shown)
+    counts["alarm"] = sum(1 for t in shown if t.open_alarms)
     by_region: dict[str, Counter[str]] = {}
     for tile in shown:
-        by_region.setdefault(tile.region_code, Counter())[tile.state] += 1
+        c = by_region.setdefault(tile.region_code, Counter())
+        c[tile.status] += 1
+        c["alarm"] += 1 if tile.open_alarms else 0
     order = {"offline": 0, "alarm": 1, "stale": 2, "online": 3}
     return {
         "counts": {"total": len(shown), **{s: counts.get(s, 0) for s in STATES}},
@@ -242,7 +255,7 @@ def terminal_page(session: Session, principal: Principal, terminal_id: str, now:
     past_alarms = alarm_service.list_alarms(session, principal, terminal=terminal_id,
                                             state="cleared", per_page=20).items
     events = list(session.scalars(select(Event).where(Event.terminal == terminal_id)
-                                  .order_by(Event.ts.desc()).limit(30)))
+                                  .order_by(Event.ts.desc()).limit(20)))
     commands = session.execute(
         select(Command, CommandTarget).join(CommandTarget,
                                             CommandTarget.command_id == Command.id)

@@ -28,7 +28,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 PASSWORD = "demo-password-1"  # the demo's users only (created in a throw-away database)
 USERS = {"viewer": "viewer", "operator": "operator", "evaluator": "evaluator", "admin": "admin"}
 SIZES = ((1920, 1080), (1280, 800))
-VICTIM = "OFF-0001"
+# the one terminal of the "victim" simulator (kiosk-fleet simulate names them PREFIX-NNNNN)
+VICTIM = "OFF-00000"
 
 
 @dataclass
@@ -108,9 +109,10 @@ class ConsoleStack:
             port = free_port()
             conf = conf_dir / "mosquitto.conf"
             conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                            f"persistence false\nlog_dest file {conf_dir / 'mosquitto.log'}\n")
-            proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, text=True)
+                            "persistence false\nlog_dest stderr\n")
+            log = open(conf_dir / "mosquitto.log", "w")
+            proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log,
+                                    text=True)
             if _wait_port(port, proc, 10):
                 self._broker = proc
                 self.broker_port = port
@@ -177,7 +179,6 @@ class ConsoleStack:
                "--prefix", prefix, "--seed", str(seed)]
         for region in o.regions:
             cmd += ["--region", region]
-        cmd += ["--evaluation-public-key", self.evaluation_public]
         log = open(self.dir / f"{name}.log", "w")
         self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                             text=True, cwd=self.dir)
@@ -185,6 +186,15 @@ class ConsoleStack:
     def _start_simulators(self) -> None:
         self._simulate("simulate", self.opts.terminals, "SIM", self.opts.seed)
         self._simulate("victim", 1, "OFF", self.opts.seed + 1)
+
+    def check(self) -> None:
+        """Raise if a part of the fleet has stopped by itself (with the log to read)."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise StackError(f"{name} exited with {proc.returncode}: see "
+                                 f"{self.dir / (name + '.log')}")
+        if self._broker is not None and self._broker.poll() is not None:
+            raise StackError(f"mosquitto exited: see {self.dir / 'broker' / 'mosquitto.log'}")
 
     def kill_terminal(self) -> None:
         """The victim terminal's process dies (SIGKILL): its connection drops, the broker

@@ -43,9 +43,11 @@ def axe_check(page: Any) -> list[dict[str, Any]]:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
-             interval: float = 0.5) -> None:
+             interval: float = 0.5, alive: Callable[[], None] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
         if predicate():
             return
         time.sleep(interval)
@@ -64,8 +66,18 @@ def wait_for_data(stack: ConsoleStack, page: Any, *, terminals: int, timeout: fl
         page.goto(f"{stack.url}/cases?state=all")
         return page.locator("#case-table tr[data-case]").count() > 0
 
-    wait_for(tiles, timeout, f"{terminals} terminals on the overview")
-    wait_for(a_case, timeout, "a bad review to open a follow-up case")
+    wait_for(tiles, timeout, f"{terminals} terminals on the overview", alive=stack.check)
+    wait_for(a_case, timeout, "a bad review to open a follow-up case", alive=stack.check)
+
+
+def wait_for_offline_alarm(stack: ConsoleStack, page: Any, timeout: float = 60) -> None:
+    from fleet.console.stack import VICTIM
+
+    def raised() -> bool:
+        page.goto(f"{stack.url}/alarms?terminal={VICTIM}&type=offline")
+        return page.locator(f'#alarm-table tr[data-terminal="{VICTIM}"]').count() > 0
+
+    wait_for(raised, timeout, f"the offline alarm of {VICTIM}", alive=stack.check)
 
 
 def pages(stack: ConsoleStack, page: Any) -> list[tuple[str, str]]:
@@ -73,7 +85,8 @@ def pages(stack: ConsoleStack, page: Any) -> list[tuple[str, str]]:
     page.goto(f"{stack.url}/overview.json")
     data = json.loads(page.inner_text("body"))
     ids = [t["id"] for t in data["tiles"]]
-    busy = next((t["id"] for t in data["tiles"] if t["state"] == "online"), ids[0])
+    busy = next((t["id"] for t in data["tiles"] if t["state"] == "online"
+                 and t["id"].startswith("SIM-")), ids[0])
     page.goto(f"{stack.url}/cases?state=all")
     first_case = page.locator("#case-table tr[data-case]").first.get_attribute("data-case")
     return [("overview", "/"), ("terminal", f"/terminals/{busy}"), ("alarms", "/alarms?state=all"),
@@ -88,7 +101,10 @@ def shoot(page: Any, url: str, name: str, out: Path, sizes: Iterable[tuple[int, 
         page.set_viewport_size({"width": width, "height": height})
         page.goto(url)
         page.wait_for_load_state("load")
-        page.wait_for_timeout(800)  # charts draw after their data arrives
+        # charts draw after their data arrives: each marks itself data-ready
+        page.wait_for_function("() => [...document.querySelectorAll('.chart, #coordmap, #map')]"
+                               ".every(c => c.hasAttribute('data-ready'))", timeout=30_000)
+        page.wait_for_timeout(300)
         path = out / f"{name}-{width}x{height}.png"
         page.screenshot(path=str(path), full_page=True)
         shot = Shot(name, url, (width, height), path)

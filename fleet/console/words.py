@@ -11,6 +11,11 @@ STATES = ("online", "offline", "stale", "alarm")
 STATE_LABELS = {"online": "在线", "offline": "离线", "stale": "数据过期", "alarm": "告警中",
                 "unknown": "未知"}
 
+DEVICE_STATE_LABELS = {"ready": "正常", "unavailable": "离线", "starting": "启动中",
+                       "stopped": "已停止", "disabled": "未启用", "unknown": "未知"}
+PAPER_LABELS = {"ok": "纸张正常", "low": "纸将用尽", "near_end": "纸将用尽", "out": "缺纸",
+                "end": "缺纸", "unknown": "纸张状态未知"}
+
 DEVICE_LABELS = {"idcard": "身份证阅读器", "smartcard": "社保卡读卡器", "printer": "打印机",
                  "scanner": "扫码器", "camera": "摄像头", "ratingpad": "评价器"}
 
@@ -31,12 +36,12 @@ CASE_STATE_LABELS = {"pending": "待核实", "verified": "已核实", "rectifyin
 ALARM_STATE_LABELS = {"active": "未确认", "acknowledged": "已确认", "cleared": "已清除"}
 SEVERITY_LABELS = {"critical": "严重", "major": "重要", "minor": "次要", "warning": "提示",
                    "info": "信息"}
-ALARM_TYPE_LABELS = {"offline": "终端离线", "stale": "数据过期", "device": "设备故障",
-                     "device_unavailable": "设备故障", "paper": "缺纸", "paper_out": "缺纸",
-                     "paper_low": "纸将用尽", "disk": "磁盘空间不足", "disk_full": "磁盘空间不足",
-                     "outbox": "待发数据积压", "outbox_backlog": "待发数据积压",
-                     "flapping": "频繁掉线", "clock_skew": "时钟偏差", "bad_ratings": "差评集中",
-                     "error": "终端报错"}
+ALARM_TYPE_LABELS = {"offline": "终端离线", "flapping": "频繁掉线", "paper_out": "缺纸",
+                     "paper_low": "纸将用尽", "device_unavailable": "设备故障",
+                     "outbox_backlog": "待发数据积压", "disk_low": "磁盘空间不足",
+                     "clock_skew": "时钟偏差", "invalid_data": "上报数据无效",
+                     "bad_ratings": "差评集中", "case_overdue": "差评整改超期",
+                     "stale": "数据过期", "error": "终端报错"}
 
 COMMAND_LABELS = {"restart": "重启应用", "reload_config": "重新加载配置",
                   "maintenance_on": "进入维护模式", "maintenance_off": "退出维护模式",
@@ -95,3 +100,26 @@ def device_reasons(health: dict[str, Any]) -> list[Reason]:
     if outbox.get("alarm"):
         out.append(("待发数据积压", {}))
     return out
+
+EVENT_LABELS = {"session": "办件", "call_staff": "呼叫帮办", "error": "错误", "alarm": "终端告警",
+                "maintenance": "维护", "startup": "启动", "shutdown": "关闭"}
+OUTCOME_LABELS = {"completed": "完成", "abandoned": "放弃", "timeout": "超时",
+                  "failed": "失败", "cancelled": "取消"}
+
+
+def event_text(data: dict[str, Any], t: Any = lambda x: x) -> str:
+    """A one-line summary of an event's data (already free of personal data: the terminal
+    scrubs free text before sending)."""
+    inner = data.get("data") if isinstance(data.get("data"), dict) else data
+    parts = []
+    for key in ("flow", "outcome", "duration_s", "message", "source", "kind", "reason"):
+        value = inner.get(key)
+        if value not in (None, ""):
+            if key == "outcome":
+                value = t(OUTCOME_LABELS.get(str(value), str(value)))
+            if key == "flow":
+                value = t(SERVICE_LABELS.get(str(value), str(value)))
+            if key == "duration_s" and isinstance(value, int | float):
+                value = f"{value:.0f} s"
+            parts.append(str(value))
+    return " · ".join(parts)[:200] if parts else ""

@@ -61,7 +61,29 @@ def view(alarm: Alarm) -> dict[str, Any]:
 
 
 # -- lifecycle
+def preload(session: Session, terminals: Iterable[str]) -> None:
+    """Load the open alarms of ``terminals`` in one query for the rest of this transaction
+    (the ingest evaluates every rule for every terminal of a batch)."""
+    ids = sorted(set(terminals))
+    cache: dict[tuple[str, str, str], Alarm] = session.info.setdefault("open_alarms", {})
+    covered: set[str] = session.info.setdefault("open_alarms_for", set())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for alarm in session.scalars(select(Alarm).where(Alarm.terminal.in_(chunk),
+                                                         Alarm.state != "cleared")):
+            cache[(alarm.terminal, alarm.type, alarm.key)] = alarm
+        covered.update(chunk)
+
+
+def forget_preloaded(session: Session) -> None:
+    session.info.pop("open_alarms", None)
+    session.info.pop("open_alarms_for", None)
+
+
 def open_alarm(session: Session, terminal: str, type_: str, key: str = "") -> Alarm | None:
+    if terminal in session.info.get("open_alarms_for", ()):
+        alarm = session.info["open_alarms"].get((terminal, type_, key))
+        return alarm if alarm is not None and alarm.state != "cleared" else None
     return session.scalar(select(Alarm).where(
         Alarm.terminal == terminal, Alarm.type == type_, Alarm.key == key,
         Alarm.state != "cleared").order_by(Alarm.id.desc()).limit(1))
@@ -83,6 +105,8 @@ def raise_alarm(session: Session, term: Terminal | tuple[str, str], type_: str, 
                   count=1)
     session.add(alarm)
     session.flush()
+    if terminal in session.info.get("open_alarms_for", ()):
+        session.info["open_alarms"][(terminal, type_, key)] = alarm
     if changes is not None:
         changes.append(Change("raised", view(alarm)))
     return alarm

@@ -33,13 +33,18 @@ def get_or_create(session: Session, terminal_id: str, region: str, now: int,
         return cache[terminal_id]
     term = session.get(Terminal, terminal_id)
     if term is None:
-        term = Terminal(id=terminal_id, region_code=region, site="", name="", timezone=
-                        "Asia/Shanghai", opening_hours=[], services=[], version="", profile="",
-                        config_hash="", device_types={}, online=False, presence_reason="",
-                        drops=[], health={}, first_seen=now)
-        session.add(term)
+        term = new_terminal(session, terminal_id, region, now)
     if cache is not None:
         cache[terminal_id] = term
+    return term
+
+
+def new_terminal(session: Session, terminal_id: str, region: str, now: int) -> Terminal:
+    term = Terminal(id=terminal_id, region_code=region, site="", name="",
+                    timezone="Asia/Shanghai", opening_hours=[], services=[], version="",
+                    profile="", config_hash="", device_types={}, online=False,
+                    presence_reason="", drops=[], health={}, first_seen=now)
+    session.add(term)
     return term
 
 
@@ -72,6 +77,9 @@ def apply_birth(term: Terminal, payload: dict[str, Any], now: int) -> bool:
     return True
 
 
+WILL_REASON = "connection lost"  # the Last Will's reason (kiosk/telemetry, fleet.simulate)
+
+
 def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
                    rules: AlarmRules | None = None) -> bool:
     """Online/offline from the retained state or the Last Will; a stale (older) one is
@@ -79,18 +87,26 @@ def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
     ts = int(payload["ts"])
     values = payload["values"]
     _seen(term, ts, now) if values.get("online") else None
-    if term.presence_ts is not None and ts <= term.presence_ts:
-        return False
     online = bool(values.get("online"))
+    if term.presence_ts is not None and ts <= term.presence_ts:
+        # A Last Will carries the time its client was set up, which is before the "online"
+        # of the same connection: its timestamp cannot order it. A Will for a terminal held
+        # online is taken as it arrives (one broker keeps the order of a topic): it orders
+        # just after that "online" (the terminal's clock), offline since its arrival.
+        if online or not term.online or values.get("reason") != WILL_REASON:
+            return False
+        ts, since = term.presence_ts + 1, now
+    else:
+        since = ts
     was_online = term.online
     term.presence_ts = ts
     term.presence_reason = str(values.get("reason", ""))[:200]
     term.online = online
     if not online:
-        term.offline_since = ts
+        term.offline_since = since
         if was_online:
             window = (rules or AlarmRules()).flap_window_s * 1000
-            term.drops = [d for d in (term.drops or []) if d > ts - window] + [ts]
+            term.drops = [d for d in (term.drops or []) if d > since - window] + [since]
     else:
         term.offline_since = None
     return True

@@ -23,7 +23,7 @@ from fleet.models import Event, Rating
 from fleet.pki import TestCA
 from fleet.simulate import DEFAULT_REGIONS, record_id
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 REPO = Path(__file__).resolve().parents[2]
 TERMINALS = int(os.environ.get("FLEET_SCALE_TERMINALS", "1000"))
 RECORDS = int(os.environ.get("FLEET_SCALE_RECORDS", "100"))  # per terminal
@@ -42,7 +42,7 @@ def _pki(directory: Path, ids: list[str]) -> TestCA:
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "fleet.cli", *args], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=open(log, "a"))  # noqa: SIM115
+                            stdout=subprocess.PIPE, stderr=open(log, "a"))
 
 
 def _wait_line(proc: subprocess.Popen[str], word: str, timeout: float) -> str:
@@ -112,7 +112,7 @@ def test_two_workers_a_kill_and_a_broker_restart_lose_nothing_and_store_once(db_
             assert pred(), f"timed out: stored {stored()} of {total}; sim {progress[-1:]}"
 
         # one worker is SIGKILLed mid-stream and comes back with the same session
-        wait_until(lambda: stored() >= total * 0.2, 300)
+        wait_until(lambda: stored() >= total * 0.2, 900)
         workers["w1"].send_signal(signal.SIGKILL)
         workers["w1"].wait(10)
         time.sleep(2)
@@ -120,9 +120,9 @@ def test_two_workers_a_kill_and_a_broker_restart_lose_nothing_and_store_once(db_
         procs.append(workers["w1"])
         _wait_line(workers["w1"], "subscribed", 60)
         # the broker restarts once (its persistence keeps the queued messages)
-        wait_until(lambda: stored() >= total * 0.5, 300)
+        wait_until(lambda: stored() >= total * 0.5, 900)
         broker.restart()
-        wait_until(lambda: stored() >= total, 600)
+        wait_until(lambda: stored() >= total, 1200)
         sim.wait(120)
         reader.join(10)
         assert progress and progress[-1].get("done") is True, progress[-1:]

@@ -24,9 +24,13 @@ from fleet.console.words import (
     COMMAND_LABELS,
     COMMAND_STATUS_LABELS,
     DEVICE_LABELS,
+    DEVICE_STATE_LABELS,
+    EVENT_LABELS,
+    PAPER_LABELS,
     SERVICE_LABELS,
     SEVERITY_LABELS,
     STATE_LABELS,
+    event_text,
 )
 
 router = APIRouter()
@@ -45,6 +49,10 @@ def labels() -> dict:
             "severity_label": lambda s: SEVERITY_LABELS.get(s, s),
             "command_label": lambda s: COMMAND_LABELS.get(s, s),
             "command_status_label": lambda s: COMMAND_STATUS_LABELS.get(s, s),
+            "event_label": lambda n: EVENT_LABELS.get(n, n),
+            "device_state_label": lambda s: DEVICE_STATE_LABELS.get(s or "unknown", s),
+            "paper_label": lambda p: PAPER_LABELS.get(p, p),
+            "event_text": lambda e, t: event_text(e.data or {}, t),
             "when": backend.when}
 
 
@@ -112,3 +120,18 @@ def _q(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text)
+
+
+@router.get("/commands/{command_id}", response_class=HTMLResponse)
+def command_page(request: Request, command_id: str) -> Response:
+    """One command and every target's result (pending, done, refused, failed, expired)."""
+    from fleet.services import commands as command_service
+
+    session = require_user(request)
+    try:
+        with backend.database(request).session() as s:
+            command = command_service.get_command(s, principal(session), command_id)
+    except NotFound as exc:
+        raise ConsoleError(404, str(exc)) from exc
+    return render(request, "command.html", title="命令", active="overview", session=session,
+                  command=command, **labels())

@@ -21,7 +21,9 @@
   var levels = JSON.parse(box.getAttribute("data-levels"));
   var lv = echarts.init(box);
   lv.setOption({animation: false, tooltip: {trigger: "item"},
+    color: ["#17683a", "#5fa052", "#8a93a3", "#d9822b", "#a4161a"],
     series: [{type: "pie", radius: ["35%", "65%"], data: levels,
               label: {formatter: "{b}: {c}"}}]});
+  document.querySelectorAll(".chart").forEach(function (c) { c.setAttribute("data-ready", "1"); });
   window.addEventListener("resize", function () { sat.resize(); act.resize(); lv.resize(); });
 })();
