@@ -18,7 +18,7 @@ from fleet.commands import save_key
 from fleet.keys import save as save_evaluation_key
 from fleet.lab import FleetLab
 from fleet.testing import ServerProcess
-from kiosk.rating_records import RatingSettings, RealNamePart
+from kiosk.ratings.records import RatingSettings, RealNamePart
 from kiosk.telemetry.commands import Command, CommandResult
 from kiosk.telemetry.reporter import Reporter
 
