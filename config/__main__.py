@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("--profile", default="demo", help="site profile (default: demo)")
         command.add_argument("--config", type=Path, default=None, help="terminal config file")
+        if name == "check":
+            command.add_argument("--deploy", action="store_true",
+                                 help="also refuse what must not run in the field")
     commands.add_parser("profiles", help="list the site profiles")
     commands.add_parser("hash-pin", help="hash a new maintenance PIN (read without echo)")
     return parser
@@ -55,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "show":
         sys.stdout.write(dump_config(config))
-    else:
-        print(f"configuration OK (profile {config.profile}, hash {config.config_hash()})")
-    return 0
+        return 0
+    from config.deploy import check_command
+
+    return check_command(config, deploy=args.deploy, prog="kiosk-provision")
 
 
 if __name__ == "__main__":

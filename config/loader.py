@@ -173,6 +173,26 @@ def _set_path(target: dict[str, Any], path: KeyPath, value: Any) -> None:
     target[path[-1]] = _copy(value)
 
 
+def _strict_booleans(value: Any, path: KeyPath, sources: SourceMap) -> list[Problem]:
+    """Booleans are ``true`` or ``false``: pydantic would also take ``1``, ``"yes"`` or
+    ``"on"``, which hides mistakes (``enabled = "no"`` would be read as false only by luck)."""
+    found: list[Problem] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += _strict_booleans(item, (*path, key), sources)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Mapping):
+                found += _strict_booleans(item, (*path, index), sources)
+    elif path and not isinstance(value, bool):
+        ref = introspect.resolve(path)
+        if ref.field is not None and ref.annotation is bool:
+            found.append(key_problem(sources.blame(path, ()), introspect.dotted(path), value,
+                                     "not true or false (write true or false, no quotes)",
+                                     "true or false"))
+    return found
+
+
 # -- the entry point -----------------------------------------------------------------------------
 def load_config(profile: str | None = "demo", config_file: Path | str | None = None,
                 env: Mapping[str, str] | None = None) -> KioskConfig:
@@ -206,6 +226,7 @@ def load_config(profile: str | None = "demo", config_file: Path | str | None = N
         _set_path(data, path, value)
         sources.record(path, value, Source("env", name, rank=_RANK_ENV))
 
+    problems += _strict_booleans(data, (), sources)
     if problems:
         raise ConfigError(problems)
     data.pop("profile", None)

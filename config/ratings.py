@@ -40,6 +40,10 @@ class RatingSettings(BaseModel):
     evaluation_public_key: str = Field(
         "", description="The evaluation system's X25519 public key (32 bytes, base64) that "
         "seals the real-name part; \"\" = real-name parts are not sent.")
+    without_real_name_followup: bool = Field(
+        False, description="Run without an evaluation key: real-name parts of bad reviews are "
+        "not sent, so they cannot be followed up (实名差评回访). Outside the demo a missing key "
+        "stops start-up unless this is true; the birth record reports it.")
     supplementary_days: int = Field(5, ge=0, le=30, description="Working days after the "
                                     "first evaluation in which a supplementary one is allowed.")
     holidays: list[date] = Field(default_factory=list, description="Public holidays (not "

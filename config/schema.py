@@ -133,6 +133,12 @@ class TerminalConfig(Section):
         allowed="a list of tables {days, open, close}; [] = open 24 hours")
     host: str = _field("", "Host organisation for a hosted terminal (bank, post office); "
                        "\"\" in a government hall.", max_length=80)
+    open_24h: bool = _field(False, "The terminal stands in a 24-hour self-service zone: it "
+                            "serves round the clock and opening_hours are only published.")
+    nearest_24h_zone: str = _field("", "Where the nearest 24-hour self-service zone is, shown "
+                                   "with the hours while the terminal is closed, e.g. "
+                                   "\"历下区政务服务中心一楼24小时自助区（解放路3号）\".",
+                                   max_length=120)
 
     @field_validator("timezone")
     @classmethod
@@ -157,6 +163,14 @@ class TerminalConfig(Section):
             when = when.astimezone(self.tzinfo)
         minute = when.hour * 60 + when.minute
         return any(line.covers(when.weekday(), minute) for line in self.opening_hours)
+
+    def serves(self, when: datetime | None = None) -> bool:
+        """Whether sessions may start now: always in a 24-hour zone, else within the hours."""
+        return self.open_24h or self.is_open(when)
+
+    def hours_text(self) -> str:
+        """The opening hours in one line for the closed screen, e.g. "mon-fri 09:00-17:00"."""
+        return "；".join(f"{line.days} {line.open}-{line.close}" for line in self.opening_hours)
 
 
 # -- branding and services -----------------------------------------------------------------------
@@ -249,6 +263,25 @@ class DeviceConfig(Section):
     @classmethod
     def _url(cls, value: str) -> str:
         return checks.check_device_url(value)
+
+    @model_validator(mode="after")
+    def _options(self) -> DeviceConfig:
+        """The options by the backend's own schema (``drivers.options``): unknown options and
+        wrong types stop the config check, not the start-up."""
+        if not self.kind:
+            return self
+        from drivers.options import option_problems
+
+        found = option_problems(self.kind, self.type, self.options)
+        if found:
+            first = found[0]
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            subkey = f"options.{first.key}" if first.key else "type"
+            value = self.options.get(first.key) if first.key else self.type
+            raise config_problem(f"{first}{more} for the {self.kind} backend {self.type!r}",
+                                 subkey=subkey, value=value,
+                                 allowed=first.allowed or "a backend whose module is installed")
+        return self
 
 
 class IdCardDevice(DeviceConfig):

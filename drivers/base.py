@@ -88,6 +88,16 @@ class Device:
 
     kind: ClassVar[str] = "device"
     type_name: ClassVar[str] = "base"
+    #: the backend's option schema (``drivers.options``); ``{}`` = it takes no options
+    OPTIONS: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``options`` against :attr:`OPTIONS` (strict types, no unknown keys) and return
+        them merged over the defaults; backends with cross-option rules extend this."""
+        from drivers.options import check_options
+
+        return check_options(options, cls.OPTIONS, f"{cls.kind}/{cls.type_name}")
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         self.url = url

@@ -4,6 +4,13 @@ small process wrapper the tests and the lab use to run a real broker on loopback
     python -m fleet.broker --out broker --pki pki --port 8883 \
         --terminal JN-LX-0001@370102 --terminal JN-LX-0002@370102 --fleet fleet
 
+A city broker bridged to the province (``--bridge-to``), and the centre that lets it in
+(``--bridge-user``)::
+
+    python -m fleet.broker --out city --pki pki --terminal QD-0001@370202 \
+        --bridge-to province.example:8883 --bridge-name bridge-qingdao
+    python -m fleet.broker --out centre --pki pki --bridge-user bridge-qingdao@370202,370203
+
 writes ``broker/mosquitto.conf`` and ``broker/acl``; run ``mosquitto -c broker/mosquitto.conf``.
 
 ACL rules (docs/mqtt.md): a terminal (certificate CN = terminal id = MQTT username) may write
@@ -44,6 +51,66 @@ class TerminalEntry:
         return cls(ident, region)
 
 
+@dataclass(frozen=True)
+class BridgeEntry:
+    """A city broker's bridge to the centre: its identity (certificate CN) and its regions."""
+
+    name: str
+    regions: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> BridgeEntry:
+        name, sep, regions = text.partition("@")
+        found = tuple(r for r in regions.split(",") if r)
+        if not sep or not name or not found:
+            raise ValueError(f"bridge {text!r}: write it as NAME@REGION[,REGION…], e.g. "
+                             "bridge-qingdao@370202,370203")
+        for region in found:
+            Topics("kiosk/v1", region, name)
+        return cls(name, found)
+
+
+@dataclass(frozen=True)
+class BridgeTo:
+    """This broker forwards its terminals' uplink to a central broker and takes their
+    commands from it (one mosquitto per city, bridged to the province)."""
+
+    name: str  # this bridge's identity at the centre (its client certificate's CN)
+    host: str
+    port: int
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def bridge_text(bridge: BridgeTo, prefix: str = "kiosk/v1") -> str:
+    """The ``connection`` block: uplink leaves out at QoS 1, commands and the catalogue
+    notice in; a persistent session so nothing is lost while the link is down."""
+    lines = [f"connection {bridge.name}", f"address {bridge.host}:{bridge.port}",
+             "bridge_protocol_version mqttv311", f"remote_clientid {bridge.name}",
+             "cleansession false", "try_private true", "notifications false",
+             "restart_timeout 2 30", f"bridge_cafile {Path(bridge.ca_file).resolve()}",
+             f"bridge_certfile {Path(bridge.cert_file).resolve()}",
+             f"bridge_keyfile {Path(bridge.key_file).resolve()}"]
+    lines += [f"topic {prefix}/+/+/{leaf} out 1" for leaf in UP_LEAVES]
+    lines += [f"topic {prefix}/+/+/{leaf} in 1" for leaf in DOWN_LEAVES]
+    lines.append(f"topic {prefix}/catalogue/notice in 1")
+    return "\n".join(lines) + "\n"
+
+
+def bridge_acl(entries: Iterable[BridgeEntry], prefix: str = "kiosk/v1") -> str:
+    """The centre's ACL blocks for city bridges: each writes its regions' uplink and reads
+    their commands (nothing of other regions)."""
+    lines: list[str] = []
+    for entry in entries:
+        lines.append(f"user {entry.name}")
+        for region in entry.regions:
+            lines += [f"topic write {prefix}/{region}/+/{leaf}" for leaf in UP_LEAVES]
+            lines += [f"topic read {prefix}/{region}/+/{leaf}" for leaf in DOWN_LEAVES]
+        lines += [f"topic read {prefix}/catalogue/notice", ""]
+    return "\n".join(lines)
+
+
 @dataclass
 class BrokerSpec:
     """What to generate. Paths are written into the config as they are given (absolute)."""
@@ -62,6 +129,8 @@ class BrokerSpec:
     max_queued_messages: int = 1_000_000  # a fleet receiver offline for a while loses nothing
     log_types: Sequence[str] = ("error", "warning", "notice")
     extra_lines: Sequence[str] = field(default_factory=list)
+    bridge_users: Sequence[BridgeEntry] = ()  # at the centre: city bridges allowed in
+    bridge_to: BridgeTo | None = None  # at a city: the centre to forward to
 
 
 def acl_text(terminals: Iterable[TerminalEntry], fleet_users: Iterable[str] = ("fleet",),
@@ -123,13 +192,16 @@ def config_text(spec: BrokerSpec) -> str:
             "",
         ]
     lines += list(spec.extra_lines)
+    if spec.bridge_to is not None:
+        lines += ["", bridge_text(spec.bridge_to, spec.prefix)]
     return "\n".join(lines) + "\n"
 
 
 def write_config(spec: BrokerSpec) -> Path:
     """Write ``mosquitto.conf`` and the ACL file(s); returns the config path."""
     spec.directory.mkdir(parents=True, exist_ok=True)
-    (spec.directory / "acl").write_text(acl_text(spec.terminals, spec.fleet_users, spec.prefix))
+    (spec.directory / "acl").write_text(acl_text(spec.terminals, spec.fleet_users, spec.prefix)
+                                        + "\n" + bridge_acl(spec.bridge_users, spec.prefix))
     if spec.plain_port is not None:
         (spec.directory / "acl-demo").write_text(
             acl_text(spec.terminals, spec.fleet_users, spec.prefix, anonymous_demo=True))
@@ -241,9 +313,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet", action="append", default=[], metavar="CN",
                         help="fleet identities (default: fleet)")
     parser.add_argument("--prefix", default="kiosk/v1")
+    parser.add_argument("--bridge-user", action="append", default=[],
+                        metavar="NAME@REGION[,REGION]",
+                        help="at the centre: a city bridge allowed to forward these regions")
+    parser.add_argument("--bridge-to", metavar="HOST:PORT",
+                        help="at a city: forward to this central broker (TLS)")
+    parser.add_argument("--bridge-name", default="",
+                        help="this bridge's identity at the centre (certificate CN; "
+                        "--pki holds NAME.pem and NAME.key)")
     args = parser.parse_args(argv)
     try:
         terminals = [TerminalEntry.parse(t) for t in args.terminal]
+        bridge_users = [BridgeEntry.parse(b) for b in args.bridge_user]
     except ValueError as exc:
         print(f"fleet.broker: {exc}", file=sys.stderr)
         return 2
@@ -257,7 +338,17 @@ def main(argv: list[str] | None = None) -> int:
                       cert_file=pki / "server.pem" if pki else None,
                       key_file=pki / "server.key" if pki else None,
                       terminals=terminals, fleet_users=args.fleet or ["fleet"],
-                      prefix=args.prefix, plain_port=args.plain_port)
+                      prefix=args.prefix, plain_port=args.plain_port,
+                      bridge_users=bridge_users)
+    if args.bridge_to:
+        host, _, port = args.bridge_to.rpartition(":")
+        if not pki or not args.bridge_name or not port.isdigit():
+            print("fleet.broker: --bridge-to HOST:PORT needs --pki and --bridge-name",
+                  file=sys.stderr)
+            return 2
+        spec.bridge_to = BridgeTo(args.bridge_name, host, int(port), pki / "ca.pem",
+                                  pki / f"{args.bridge_name}.pem",
+                                  pki / f"{args.bridge_name}.key")
     if pki is not None:
         missing = [str(p) for p in (spec.ca_file, spec.cert_file, spec.key_file)
                    if p is not None and not p.is_file()]

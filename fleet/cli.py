@@ -6,6 +6,9 @@
     kiosk-fleet user create --username wang --role evaluator [--region 370102]
     kiosk-fleet simulate --terminals 200 [--broker mqtt://127.0.0.1:1883] [--seconds 60]
     kiosk-fleet migrate [--db URL]
+    kiosk-fleet enrol-token create --terminal ID --region CODE              # printed once
+    kiosk-fleet ca sign --csr FILE --terminal ID --region CODE --out F.json  # offline enrolment
+    kiosk-fleet terminal revoke ID                                          # broker refuses it
 
 Options can also come from a TOML file (``--config fleet.toml``, keys as in
 ``fleet.settings.Settings``); the command line wins.
@@ -104,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="load test: exactly this many ratings + session events per "
                      "terminal, then print the totals and stop")
     _console_commands(sub)
+    from fleet.enrolment.cli import register as enrolment_commands
+
+    enrolment_commands(sub)  # enrol-token create, ca sign, terminal revoke (issue #13)
     return parser
 
 

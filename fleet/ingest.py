@@ -45,7 +45,10 @@ from fleet.models import (
     Quarantine,
     Rating,
     RatingCount,
+    RatingRegionDay,
+    RatingTerminalDay,
     SessionCount,
+    SessionRegionDay,
     Terminal,
 )
 from fleet.schemas import errors as schema_errors
@@ -323,6 +326,18 @@ class Ingestor:
             {"day": k[0], "terminal": k[1], "item_code": k[2], "level": k[3],
              "region_code": k[4], "count": n} for k, n in sorted(counts.items())],
             ["day", "terminal", "item_code", "level"])
+        per_terminal: dict[tuple[Any, ...], int] = {}
+        per_region: dict[tuple[Any, ...], int] = {}
+        for (day, terminal, _item, level, region), n in counts.items():
+            per_terminal[(day, terminal, level, region)] = per_terminal.get(
+                (day, terminal, level, region), 0) + n
+            per_region[(day, region, level)] = per_region.get((day, region, level), 0) + n
+        self._upsert_counts(session, RatingTerminalDay, [
+            {"day": k[0], "terminal": k[1], "level": k[2], "region_code": k[3], "count": n}
+            for k, n in sorted(per_terminal.items())], ["day", "terminal", "level"])
+        self._upsert_counts(session, RatingRegionDay, [
+            {"day": k[0], "region_code": k[1], "level": k[2], "count": n}
+            for k, n in sorted(per_region.items())], ["day", "region_code", "level"])
 
     def _session_rollups(self, session: Session, rows: list[Valid]) -> None:
         counts: dict[tuple[Any, ...], int] = {}
@@ -338,6 +353,13 @@ class Ingestor:
                 {"day": k[0], "terminal": k[1], "outcome": k[2], "region_code": k[3],
                  "count": n} for k, n in sorted(counts.items())],
                 ["day", "terminal", "outcome"])
+            per_region: dict[tuple[Any, ...], int] = {}
+            for (day, _terminal, outcome, region), n in counts.items():
+                per_region[(day, region, outcome)] = per_region.get((day, region, outcome),
+                                                                    0) + n
+            self._upsert_counts(session, SessionRegionDay, [
+                {"day": k[0], "region_code": k[1], "outcome": k[2], "count": n}
+                for k, n in sorted(per_region.items())], ["day", "region_code", "outcome"])
 
     def _upsert_counts(self, session: Session, model: Any, rows: list[dict[str, Any]],
                        keys: list[str]) -> None:

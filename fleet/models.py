@@ -137,6 +137,40 @@ class RatingCount(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RatingTerminalDay(Base):
+    """Per day, terminal and level (statistics by terminal or site without an item)."""
+
+    __tablename__ = "rating_terminal_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    terminal: Mapped[str] = mapped_column(String(40), primary_key=True)
+    level: Mapped[str] = mapped_column(String(24), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RatingRegionDay(Base):
+    """Per day, region and level: region-wide figures stay small at millions of ratings."""
+
+    __tablename__ = "rating_region_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    level: Mapped[str] = mapped_column(String(24), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SessionRegionDay(Base):
+    """Per day, region and outcome (the active evaluation rate's denominator, region-wide)."""
+
+    __tablename__ = "session_region_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_terminal_ts", "terminal", "ts"),)

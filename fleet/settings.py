@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fleet.enrolment.settings import EnrolmentSettings
+
 
 class AlarmRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,6 +82,7 @@ class Settings(BaseModel):
     alarms: AlarmRules = Field(default_factory=AlarmRules)
     notify: Notifiers = Field(default_factory=Notifiers)
     cases: CaseRules = Field(default_factory=CaseRules)
+    enrolment: EnrolmentSettings = Field(default_factory=EnrolmentSettings)  # issue #13
 
     @field_validator("db")
     @classmethod

@@ -1,7 +1,8 @@
 """``kiosk-provision``: technician tooling that works without the touch UI.
 
     kiosk-provision devices                       what backends exist, serial ports, PC/SC readers
-    kiosk-provision self-test [--profile P]       start every configured device, report its state
+    kiosk-provision discover [--port P] [--json]  find and identify what is attached
+    kiosk-provision selftest [--print-report]     devices, broker, servers, clock, disk, font
     kiosk-provision test idcard --url URL         read one ID card (masked output)
     kiosk-provision test sscard [--reader NAME]   read one social security card (masked output)
     kiosk-provision test printer --url URL        print the test page and report paper status
@@ -10,6 +11,11 @@
     kiosk-provision preview JOB.bin --out JOB.png render a captured ESC/POS job
     kiosk-provision config check|show|profiles    the configuration, as the kiosk will load it
     kiosk-provision hash-pin                      hash a new maintenance PIN
+    kiosk-provision init [--yes --terminal-id …]  write the terminal's config (validated, .bak)
+    kiosk-provision enrol --fleet URL --token T   key pair, CSR, certificate; config updated
+    kiosk-provision diagnostics --out F.tar.gz    support bundle (no personal data)
+    kiosk-provision reset --factory [--force]     wipe the terminal (unsent ratings exported)
+    kiosk-provision install [--root DIR]          the systemd unit, session launcher, log rotation
 
 Every check imports its driver only when asked, so a missing optional package is reported
 with the pip command that installs it instead of breaking the whole tool.
@@ -19,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list backends, serial ports and PC/SC readers")
 
-    selftest = sub.add_parser("self-test", help="start the configured devices and report")
+    discover = sub.add_parser("discover", help="find and identify attached devices (probes "
+                              "serial ports with the drivers' own status commands)")
+    discover.add_argument("--port", action="append", default=[],
+                          help="also probe this port: a path (a pty too) or socket://host:port "
+                               "/ tcp://host:port; repeatable")
+    discover.add_argument("--only", action="store_true",
+                          help="probe only the --port values (no system scan)")
+    discover.add_argument("--time-limit", type=float, default=4.0,
+                          help="seconds per port (default 4)")
+    discover.add_argument("--json", action="store_true")
+
+    selftest = sub.add_parser("selftest", aliases=["self-test"],
+                              help="devices, broker, servers, clock, disk, font: pass/fail")
     _config_args(selftest)
+    selftest.add_argument("--print-report", action="store_true",
+                          help="print the report on the receipt printer")
+    selftest.add_argument("--wait-input", type=float, default=0.0, metavar="S",
+                          help="wait up to S seconds for a card, a scan and a pad press")
     selftest.add_argument("--wait", type=float, default=5.0,
                           help="seconds to wait for devices to become ready (default 5)")
     selftest.add_argument("--json", action="store_true")
@@ -68,8 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     printer = kinds.add_parser("printer", help="print the test page")
     printer.add_argument("--url", required=True,
                          help="tcp://host:9100, usb://0xVVVV:0xPPPP or a serial port")
-    printer.add_argument("--width", type=int, choices=(58, 80), default=80,
-                         help="paper width in mm")
+    printer.add_argument("--paper-width-mm", "--width", dest="width", type=int,
+                         choices=(58, 80), default=None,
+                         help="paper width; default: devices.printer.options.paper_width_mm of "
+                              "--profile/--config, else the driver's 58 mm")
+    printer.add_argument("--profile", default=None, help="take the width from this profile")
+    printer.add_argument("--config", type=Path, default=None,
+                         help="take the width from this config file")
     printer.add_argument("--encoding", default="gb18030",
                          choices=("gb18030", "gbk", "gbk_fs", "utf8"))
     printer.add_argument("--baudrate", type=int, default=None)
@@ -87,27 +112,105 @@ def build_parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="render a captured ESC/POS job to PNG")
     preview.add_argument("job", type=Path)
     preview.add_argument("--out", type=Path, required=True)
-    preview.add_argument("--width", type=int, choices=(58, 80), default=58)
+    preview.add_argument("--paper-width-mm", "--width", dest="width", type=int,
+                         choices=(58, 80), default=58, help="paper width (default 58)")
 
     cfg = sub.add_parser("config", help="check or show the configuration")
     cfg.add_argument("action", choices=("check", "show", "profiles"))
     _config_args(cfg)
+    cfg.add_argument("--deploy", action="store_true",
+                     help="check: also refuse what must not run in the field")
 
     sub.add_parser("hash-pin", help="hash a new maintenance PIN (asked without echo)")
+
+    init = sub.add_parser("init", help="write this terminal's config (asks, or flags for "
+                          "mass roll-out)")
+    from provisioning.init import add_arguments as init_arguments
+
+    init_arguments(init)
+
+    enrol = sub.add_parser("enrol", help="enrol with the fleet: key pair, CSR, certificate")
+    _config_args(enrol, config_default=None)
+    enrol.add_argument("--fleet", help="fleet server URL, e.g. https://fleet.example")
+    enrol.add_argument("--token", help="the one-time token (kiosk-fleet enrol-token create)")
+    enrol.add_argument("--fleet-ca", help="CA file to trust for the fleet's HTTPS")
+    enrol.add_argument("--terminal", help="terminal id (default: terminal.id of the config)")
+    enrol.add_argument("--pki-dir", help="where key and certificates go (default: pki/ next "
+                       "to the config file)")
+    enrol.add_argument("--csr-out", help="offline: write the CSR here and stop")
+    enrol.add_argument("--install", help="offline: install the file from kiosk-fleet ca sign")
+
+    diagnostics = sub.add_parser("diagnostics", help="a support bundle without personal data")
+    _config_args(diagnostics)
+    diagnostics.add_argument("--out", type=Path, required=True, help="FILE.tar.gz to write")
+    diagnostics.add_argument("--no-devices", action="store_true",
+                             help="do not open the devices (the kiosk is running)")
+
+    reset = sub.add_parser("reset", help="factory reset: wipe the terminal's data")
+    _config_args(reset)
+    reset.add_argument("--factory", action="store_true", required=True,
+                       help="wipe data, logs, enrolment and the terminal's config file")
+    reset.add_argument("--force", action="store_true",
+                       help="even with unsent ratings: they are exported first")
+    reset.add_argument("--export", type=Path, default=None,
+                       help="where --force writes the unsent records (JSON lines)")
+
+    install = sub.add_parser("install", help="install the systemd unit, session launcher and "
+                             "log rotation (deploy/)")
+    install.add_argument("--profile", default="hall", help="site profile the service runs")
+    install.add_argument("--user", default="kiosk", help="the service's own user")
+    install.add_argument("--root", default="/", help="write under this folder instead of / "
+                         "(no useradd, no systemctl)")
+    install.add_argument("--enable", action="store_true", help="enable the service at boot")
     return parser
 
 
-def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="demo")
-    parser.add_argument("--config", type=Path, default=None)
+def _config_args(parser: argparse.ArgumentParser, config_default: Path | None = None) -> None:
+    import os
+
+    parser.add_argument("--profile", default=os.environ.get("KIOSK_PROFILE", "demo"))
+    parser.add_argument("--config", type=Path, default=config_default)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "devices":
         return _devices()
-    if args.command == "self-test":
-        return _self_test(args)
+    if args.command == "init":
+        from provisioning.init import run as run_init
+
+        return run_init(args)
+    if args.command == "enrol":
+        from provisioning.enrol import run as run_enrol
+
+        return run_enrol(args)
+    if args.command in ("diagnostics", "reset"):
+        config = _load(args)
+        if config is None:
+            return 2
+        if args.command == "diagnostics":
+            from provisioning.diagnostics import run as run_diagnostics
+
+            return run_diagnostics(config, args.out, with_devices=not args.no_devices)
+        from provisioning.reset import run as run_reset
+
+        return run_reset(config, args.config, args.force, args.export)
+    if args.command == "install":
+        from provisioning.install import run as run_install
+
+        return run_install(args.root, args.profile, args.user, args.enable)
+    if args.command == "discover":
+        from provisioning.discover import run as run_discover
+
+        return run_discover(args.port, args.json, scan_system=not args.only,
+                            time_limit_s=args.time_limit)
+    if args.command in ("selftest", "self-test"):
+        config = _load(args)
+        if config is None:
+            return 2
+        from provisioning.selftest import run as run_selftest
+
+        return run_selftest(config, args.json, args.print_report, args.wait, args.wait_input)
     if args.command == "preview":
         return _check_module_preview().run(args.job, args.out, paper_width_mm=args.width)
     if args.command in ("config", "hash-pin"):
@@ -118,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             forwarded += ["--profile", args.profile]
             if args.config is not None:
                 forwarded += ["--config", str(args.config)]
+            if args.action == "check" and args.deploy:
+                forwarded.append("--deploy")
         return config_main(forwarded)
     return _test(args)
 
@@ -134,7 +239,8 @@ def _test(args: argparse.Namespace) -> int:
     if kind == "sscard":
         return _check_module("sscard").run(args.reader, args.json, args.timeout)
     if kind == "printer":
-        options: dict[str, Any] = {"paper_width_mm": args.width, "encoding": args.encoding}
+        options: dict[str, Any] = {"paper_width_mm": _paper_width(args),
+                                   "encoding": args.encoding}
         if args.baudrate:
             options["baudrate"] = args.baudrate
         if args.terminal_id:
@@ -145,6 +251,37 @@ def _test(args: argparse.Namespace) -> int:
     if kind == "camera":
         return _check_module("camera").run(args.source, args.json, args.seconds)
     return EXIT_BAD_ARGS
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from config.errors import ConfigError
+    from config.loader import load_config
+
+    try:
+        return load_config(args.profile, args.config)
+    except ConfigError as exc:
+        print(f"kiosk-provision: configuration rejected:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _paper_width(args: argparse.Namespace) -> int:
+    """``--paper-width-mm``, else the configured printer's, else the driver's default."""
+    if args.width:
+        return int(args.width)
+    if args.profile or args.config:
+        from config.errors import ConfigError
+        from config.loader import load_config
+
+        try:
+            config = load_config(args.profile, args.config)
+        except ConfigError as exc:
+            raise SystemExit(f"kiosk-provision: configuration rejected:\n{exc}") from exc
+        width = config.devices.printer.options.get("paper_width_mm")
+        if width:
+            return int(width)
+    from drivers.printer.encoder import ENCODER_OPTIONS
+
+    return int(ENCODER_OPTIONS["paper_width_mm"].default)
 
 
 def _devices() -> int:
@@ -178,50 +315,6 @@ def _devices() -> int:
     except Exception as exc:  # pcscd not running
         print(f"PC/SC readers: cannot ask pcscd ({exc}); is the pcscd service running?")
     return 0
-
-
-def _self_test(args: argparse.Namespace) -> int:
-    """Start every configured device like the kiosk would and report its state."""
-    from config.errors import ConfigError
-    from config.loader import load_config
-    from drivers.base import DeviceState
-    from kiosk.devices.manager import DeviceManager
-    from kiosk.mainthread import MainThreadHandoff
-
-    try:
-        config = load_config(args.profile, args.config)
-    except ConfigError as exc:
-        print(f"configuration rejected:\n{exc}", file=sys.stderr)
-        return 2
-    handoff = MainThreadHandoff()
-    manager = DeviceManager(config.devices, handoff)
-    manager.start_all()
-    deadline = time.monotonic() + args.wait
-    try:
-        while time.monotonic() < deadline:
-            states = manager.health()
-            if all(h.state is not DeviceState.STARTING for h in states.values()):
-                break
-            time.sleep(0.1)
-        health = manager.health()
-    finally:
-        manager.stop_all()
-        handoff.close()
-    required = set(config.health.required_devices)
-    failed = [k for k, h in health.items()
-              if k in required and h.state is not DeviceState.READY]
-    rows = [{"kind": kind, "type": h.type, "state": h.state.value, "reason": h.reason,
-             "required": kind in required, "detail": dict(h.detail)}
-            for kind, h in health.items()]
-    if args.json:
-        print(json.dumps({"ok": not failed, "devices": rows}, ensure_ascii=False, default=str))
-    else:
-        for row in rows:
-            mark = "!" if row["kind"] in failed else " "
-            print(f"{mark} {row['kind']:10} {row['type']:8} {row['state']:12} {row['reason']}")
-        print("self-test passed" if not failed else
-              f"self-test FAILED: required device(s) not ready: {', '.join(failed)}")
-    return 0 if not failed else 1
 
 
 if __name__ == "__main__":

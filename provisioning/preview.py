@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m provisioning.preview")
     parser.add_argument("infile")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--paper-width", type=int, default=58, choices=(58, 80))
+    parser.add_argument("--paper-width-mm", "--paper-width", dest="paper_width", type=int,
+                        default=58, choices=(58, 80))
     parser.add_argument("--encoding", default="gb18030",
                         choices=("gb18030", "gbk", "gbk_fs", "utf8"))
     args = parser.parse_args(argv)

@@ -128,6 +128,8 @@ class KioskApp(App):
         self.simulator_panel: Any = None
         self.exit_status = 0
         self._tick_event = None
+        self.notifier: Any = None
+        self._watchdog_event: Any = None
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate; ``.kv`` passes ``app.lang`` so that texts rebind on a language switch."""
@@ -184,7 +186,32 @@ class KioskApp(App):
             self.kiosk.remote.attach_ui(RemoteUi(self))
         self.kiosk.start()
         manager.current = "attract"
+        from kiosk.watchdog import Notifier
+
+        notifier = Notifier.from_environ()
+        if notifier is not None:
+            self.start_watchdog(notifier)
         return root
+
+    def start_watchdog(self, notifier: Any) -> None:
+        """Tell the supervisor we are up, then send its keep-alive from the UI loop itself:
+        when the loop hangs the keep-alives stop and systemd restarts the kiosk."""
+        self.stop_watchdog()
+        self.notifier = notifier
+        notifier.ready(f"serving as {self.kiosk.config.terminal.id}")
+        if notifier.interval_s > 0:
+            notifier.keepalive()
+            self._watchdog_event = Clock.schedule_interval(lambda _dt: notifier.keepalive(),
+                                                           notifier.interval_s)
+
+    def stop_watchdog(self) -> None:
+        if self._watchdog_event is not None:
+            self._watchdog_event.cancel()
+            self._watchdog_event = None
+        if self.notifier is not None:
+            self.notifier.stopping()
+            self.notifier.close()
+            self.notifier = None
 
     def _simulator_tab(self) -> Widget:
         from screens.simulator import SimulatorPanel, SimulatorTab
@@ -213,4 +240,5 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if self._tick_event is not None:
             self._tick_event.cancel()
+        self.stop_watchdog()
         self.kiosk.stop()

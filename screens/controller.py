@@ -8,7 +8,6 @@ phase and switches screens when the machine says the phase changed. Runs on the 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +68,7 @@ class UiController:
         self.idle_prompt: IdlePrompt | None = None
         self.pin_pad: PinPad | None = None
         self.print_dialog: PrintDialog | None = None
-        self._pin_failures = 0
-        self._pin_locked_until = 0.0
+        self.pin_guard = _pin_guard(kiosk.config)
         self.warmed = False
         #: flow id → the screen that shows it (every flow has one: screens/<flow>.py)
         self.flow_screens: dict[str, str] = {}
@@ -82,8 +80,22 @@ class UiController:
 
     # -- actions called from .kv -----------------------------------------------------------
     def start_session(self) -> None:
-        if self.machine.phase is Phase.ATTRACT:
+        if self.machine.phase is Phase.ATTRACT and self.serving():
             self.machine.start()
+
+    def serving(self) -> bool:
+        """Outside its opening hours a hosted terminal starts no session (24-hour zones
+        ignore hours); ``wall_now`` is replaceable for tests."""
+        from kiosk.hours import serves
+
+        terminal = self.kiosk.config.terminal
+        return serves(terminal, self.wall_now(terminal.tzinfo))
+
+    @staticmethod
+    def wall_now(tz: Any) -> Any:
+        from datetime import datetime
+
+        return datetime.now(tz)
 
     def open_flow(self, flow_id: str) -> None:
         self.machine.open_flow(flow_id)
@@ -288,12 +300,11 @@ class UiController:
     def check_pin(self, pin: str, on_result: Callable[[str], None]) -> None:
         """Verify the PIN off the UI thread (PBKDF2 takes ~0.2 s); ``on_result(message)`` gets
         "" when accepted, else the text for the PIN pad, back on the UI thread."""
-        now = time.monotonic()
         settings = self.kiosk.config.maintenance
-        if now < self._pin_locked_until:
-            wait = int(self._pin_locked_until - now) + 1
+        wait = self.pin_guard.before_attempt()
+        if wait > 0:
             on_result(self.app.tr("错误次数过多，请 {seconds} 秒后再试", self.app.lang).format(
-                seconds=wait))
+                seconds=int(wait) + 1))
             return
 
         def done(accepted: bool) -> None:
@@ -304,19 +315,18 @@ class UiController:
 
     def _pin_checked(self, accepted: bool) -> str:
         settings = self.kiosk.config.maintenance
+        delay = self.pin_guard.record(accepted)
         if accepted:
-            self._pin_failures = 0
             log.info("maintenance mode entered")
             if self.pin_pad is not None:
                 self.pin_pad.dismiss(animation=False)
             self.machine.enter_maintenance()
             return ""
-        self._pin_failures += 1
-        log.warning("wrong maintenance PIN (%d of %d)", self._pin_failures,
+        log.warning("wrong maintenance PIN (%d of %d)", self.pin_guard.failures,
                     settings.max_attempts)
-        if self._pin_failures >= settings.max_attempts:
-            self._pin_failures = 0
-            self._pin_locked_until = time.monotonic() + settings.lockout_s
+        if delay > 0:
+            return self.app.tr("错误次数过多，请 {seconds} 秒后再试", self.app.lang).format(
+                seconds=int(delay))
         return self.app.tr("密码错误", self.app.lang)
 
     def exit_maintenance(self) -> None:
@@ -426,3 +436,16 @@ class UiController:
         if self.kiosk.voice is not None:
             self.kiosk.voice.stop()
         Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets
+
+
+def _pin_guard(config: Any) -> Any:
+    """The PIN guard of this terminal: its state in data_dir, its audit in log_dir."""
+    from pathlib import Path
+
+    from kiosk.pinguard import PinGuard
+
+    storage = config.storage
+    return PinGuard(Path(storage.data_dir).expanduser() / "pin-guard.json",
+                    Path(storage.log_dir).expanduser() / "audit.log",
+                    max_attempts=config.maintenance.max_attempts,
+                    lockout_s=config.maintenance.lockout_s)

@@ -40,6 +40,7 @@ import numpy as np
 from drivers.base import DeviceError, DeviceHealth, DeviceState
 from drivers.camera.detect import DETECTORS, DetectorError, FrameDecoder, make_detector
 from drivers.camera.interface import Camera
+from drivers.options import opt, schema_from_defaults
 from drivers.scanner.interface import CodeScanned, mask_payload
 from drivers.scanner.serial_driver import validated_options
 
@@ -298,6 +299,13 @@ class OpenCvCamera(Camera):
     """Camera backend on OpenCV ``VideoCapture``."""
 
     type_name: ClassVar[str] = "opencv"
+    OPTIONS: ClassVar[Mapping[str, Any]] = schema_from_defaults(
+        DEFAULT_OPTIONS, detector=opt("auto", choices=tuple(DETECTORS)),
+        backend=opt("any", choices=tuple(_BACKENDS)))
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        return _validated(options)
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)

@@ -43,6 +43,7 @@ from drivers.idcard.client import (
 )
 from drivers.idcard.frames import FrameError, ReplyDataError, Status
 from drivers.idcard.interface import IdCardReader
+from drivers.options import check_options, opt, schema_from_defaults
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +75,16 @@ def open_serial(url: str, options: Mapping[str, Any]) -> PortLike:
                                  write_timeout=float(options["read_timeout_s"]))
 
 
+#: the option schema: strict types (a boolean is true or false, never 1 or "yes")
+OPTIONS = schema_from_defaults(
+    DEFAULT_OPTIONS, baudrate=opt(115200, "the reader's line speed",
+                                  choices=(115200, 57600, 38400, 19200, 9600)))
+
+
 def _validated(options: Mapping[str, Any]) -> dict[str, Any]:
-    merged = {**DEFAULT_OPTIONS, **options}
-    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
-    if unknown:
-        raise DeviceError(f"unknown idcard/sam option(s): {', '.join(unknown)}; "
-                          f"known: {', '.join(DEFAULT_OPTIONS)}")
-    try:
-        for key, default in DEFAULT_OPTIONS.items():
-            merged[key] = type(default)(merged[key])
-    except (TypeError, ValueError) as exc:
-        raise DeviceError(f"bad idcard/sam option value: {exc}") from exc
+    merged = check_options(options, OPTIONS, "idcard/sam")
+    merged = {key: float(value) if isinstance(DEFAULT_OPTIONS[key], float) else value
+              for key, value in merged.items()}
     if merged["poll_hz"] <= 0 or merged["read_attempts"] < 1:
         raise DeviceError("idcard/sam: poll_hz must be > 0 and read_attempts >= 1")
     return merged
@@ -94,6 +94,11 @@ class SamIdCardReader(IdCardReader):
     """ID card reader speaking the SAM serial protocol (backend type ``sam``)."""
 
     type_name: ClassVar[str] = "sam"
+    OPTIONS: ClassVar[Mapping[str, Any]] = OPTIONS
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        return _validated(options)
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None,
                  port_factory: PortFactory | None = None) -> None:

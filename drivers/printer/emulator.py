@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pty", action="store_true", help="open a pseudo-terminal")
     parser.add_argument("--out", metavar="DIR", help="write job-NNNN.bin/.png here")
     parser.add_argument("--state", default="ok", choices=[c.value for c in Condition])
-    parser.add_argument("--paper-width", type=int, default=58, choices=(58, 80))
+    parser.add_argument("--paper-width-mm", "--paper-width", dest="paper_width", type=int,
+                        default=58, choices=(58, 80))
     parser.add_argument("--encoding", default="gb18030",
                         choices=("gb18030", "gbk", "gbk_fs", "utf8"))
     args = parser.parse_args(argv)

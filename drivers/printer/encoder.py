@@ -40,6 +40,25 @@ COVERAGE = ("gb2312", "gbk", "all")
 LINE_SPACING = 30  # dots: the printer's default line feed (ESC 2) as the interpreter draws it
 QR_QUIET = 12  # dots fed above and below a QR code
 
+def _encoder_options() -> dict:
+    from drivers.options import Opt, opt
+
+    return {
+        "paper_width_mm": opt(58, "paper width; the one name for it everywhere", choices=(58, 80)),
+        "encoding": opt("gb18030", "how Chinese text is sent", choices=ENCODINGS),
+        "font_coverage": opt("gbk", "which characters the printer's font has", choices=COVERAGE),
+        "raster_chars": opt("", "characters always printed as images"),
+        "qr": opt("native", "GS ( k QR codes or raster images", choices=("native", "raster")),
+        "cut": opt("partial", choices=("partial", "full")),
+        "init": opt("", "vendor bytes (hex) sent after ESC @"),
+        "fonts": Opt((str, list), (), "font files for raster text"),
+        "font": opt("", "one font file for raster text"),
+    }
+
+
+#: the encoder's options (part of every printer backend's schema)
+ENCODER_OPTIONS = _encoder_options()
+
 
 def line_height(size: int) -> int:
     return max(LINE_SPACING, CELL_HEIGHT * size)

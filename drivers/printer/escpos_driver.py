@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drivers.base import DeviceState
+from drivers.options import Opt, opt
 from drivers.printer import status as status_codec
 from drivers.printer.document import Document
-from drivers.printer.encoder import EncoderOptions, EscposEncoder
+from drivers.printer.encoder import ENCODER_OPTIONS, EncoderOptions, EscposEncoder
 from drivers.printer.interface import (
     Printer,
     PrinterError,
@@ -42,11 +43,28 @@ NOT_CONNECTED = "无法连接打印机"
 NO_ANSWER = "打印机无响应"
 
 
+OPTIONS: dict[str, Opt] = {
+    **ENCODER_OPTIONS,
+    # transport (serial / TCP / USB)
+    "baudrate": opt(9600, "serial line speed", min=300, max=921600),
+    "rtscts": opt(False), "dsrdtr": opt(False), "xonxoff": opt(False),
+    "write_timeout": opt(10.0, min=0.1), "connect_timeout": opt(3.0, min=0.1),
+    "in_ep": opt(0x82, "USB endpoint in"), "out_ep": opt(0x01, "USB endpoint out"),
+    # status polling and reconnection
+    "poll_interval": opt(2.0, min=0.01), "status_timeout": opt(0.5, min=0.01),
+    "status_query": opt(True), "check_before_print": opt(True),
+    "backoff_initial": opt(0.5, min=0.01), "backoff_max": opt(30.0, min=0.01),
+    "silent_polls_before_reconnect": opt(3, min=1),
+}
+
+
 class EscposPrinter(Printer):
     type_name: ClassVar[str] = "escpos"
+    OPTIONS: ClassVar[Mapping[str, Any]] = OPTIONS
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
+        self.validate_options(self.options)
         opts = self.options
         self.encoder = EscposEncoder(EncoderOptions.from_options(opts))
         self.poll_interval = float(opts.get("poll_interval", 2.0))

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drivers.base import DeviceState
+from drivers.options import opt
 from drivers.printer.document import Barcode, Cut, Document, Feed, Image, QrCode, Rule, Text
+from drivers.printer.encoder import ENCODER_OPTIONS
 from drivers.printer.interface import (
     PaperLevel,
     Printer,
@@ -65,6 +67,13 @@ class FakePrinter(Printer):
     """Records printed documents in :attr:`jobs`."""
 
     type_name: ClassVar[str] = "fake"
+    #: the fake renders through the real encoder, so it takes the encoder's options too
+    OPTIONS: ClassVar[Mapping[str, Any]] = {
+        **ENCODER_OPTIONS,
+        "paper": opt("ok", "paper level at start", choices=tuple(p.value for p in PaperLevel)),
+        "delay": opt(0.0, "seconds a job takes", min=0),
+        "preview": opt(False, "render every slip for the screen (demo)"),
+    }
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
@@ -144,7 +153,7 @@ class FakePrinter(Printer):
         from drivers.printer.encoder import EncoderOptions, EscposEncoder
         from drivers.printer.interpreter import render_job
 
-        width = int(self.options.get("paper_width_mm", 80))
+        width = int(self.options.get("paper_width_mm", 58))
         data = EscposEncoder(EncoderOptions(paper_width_mm=width)).encode(doc)
         png = render_job(data, paper_width_mm=width).png()
         with self._lock:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from drivers.base import DeviceError, DeviceState
+from drivers.options import Opt, check_options, opt, schema_from_defaults
 from drivers.ratingpad import protocol as rp
 from drivers.ratingpad.interface import RatingPad
 
@@ -69,6 +70,16 @@ def open_serial(url: str, settings: Mapping[str, Any]) -> PortLike:
                                  timeout=float(settings["port_timeout_s"]), write_timeout=1.0)
 
 
+#: the option schema (keymap and address are checked further by :func:`resolve_options`)
+OPTIONS = schema_from_defaults(
+    DEFAULTS, vendor=opt("", "a vendor preset"), protocol=opt("reference", choices=(
+        "reference", "bytes", "lines")), baudrate=opt(9600, min=300, max=921600),
+    bytesize=opt(8, choices=(5, 6, 7, 8)), parity=opt("N", choices=("N", "E", "O")),
+    stopbits=Opt((int, float), 1, choices=(1, 1.5, 2)),
+    address=Opt((int, str), None, "pad address (number or hex text)", nullable=True),
+    keymap=Opt((dict,), None, "key byte or line → level", nullable=True))
+
+
 def resolve_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Merge defaults, the vendor preset and explicit options; check everything."""
     unknown = sorted(set(options) - set(DEFAULTS))
@@ -104,6 +115,12 @@ def resolve_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 class SerialRatingPad(RatingPad):
     type_name: ClassVar[str] = "serial"
+    OPTIONS: ClassVar[Mapping[str, Any]] = OPTIONS
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        check_options(options, OPTIONS, "ratingpad/serial")
+        return resolve_options(options)
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None,
                  port_factory: PortFactory | None = None) -> None:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol
 import serial
 
 from drivers.base import DeviceError, DeviceState
+from drivers.options import check_options, opt, schema_from_defaults
 from drivers.scanner.framing import ENCODINGS, LineFramer, parse_suffix
 from drivers.scanner.interface import CodeScanned, Scanner, mask_payload
 
@@ -62,25 +63,9 @@ def open_serial(url: str, options: Mapping[str, Any]) -> PortLike:
 
 def validated_options(options: Mapping[str, Any], defaults: Mapping[str, Any],
                       who: str) -> dict[str, Any]:
-    """Merge ``options`` over ``defaults``, refusing unknown keys and badly typed values."""
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise DeviceError(f"unknown {who} option(s): {', '.join(unknown)}; "
-                          f"known: {', '.join(defaults)}")
-    merged = {**defaults, **options}
-    try:
-        for key, default in defaults.items():
-            if isinstance(default, bool):
-                value = merged[key]
-                if not isinstance(value, bool):
-                    raise ValueError(f"{key} must be true or false, not {value!r}")
-            elif isinstance(default, int | float):
-                merged[key] = type(default)(merged[key])
-            elif isinstance(default, str):
-                merged[key] = str(merged[key])
-    except (TypeError, ValueError) as exc:
-        raise DeviceError(f"bad {who} option value: {exc}") from exc
-    return merged
+    """Merge ``options`` over ``defaults``, refusing unknown keys and badly typed values
+    (strictly: see :mod:`drivers.options`)."""
+    return check_options(options, schema_from_defaults(defaults), who)
 
 
 def framer_from_options(settings: Mapping[str, Any], who: str) -> LineFramer:
@@ -101,6 +86,9 @@ class SerialScanner(Scanner):
     """A scanner on a serial line (or any pyserial URL)."""
 
     type_name: ClassVar[str] = "serial"
+    OPTIONS: ClassVar[Mapping[str, Any]] = schema_from_defaults(
+        DEFAULT_OPTIONS, baudrate=opt(9600, min=300, max=921600),
+        encoding=opt("auto", choices=ENCODINGS), max_length=opt(4096, min=1))
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None,
                  port_factory: PortFactory | None = None) -> None:

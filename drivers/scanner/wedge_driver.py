@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drivers.base import DeviceError, DeviceState
+from drivers.options import opt, schema_from_defaults
 from drivers.scanner import evdev
 from drivers.scanner.interface import CodeScanned, Scanner, mask_payload
 from drivers.scanner.serial_driver import validated_options
@@ -58,6 +59,9 @@ class WedgeScanner(Scanner):
     """A keyboard-wedge scanner read from ``/dev/input/eventN``."""
 
     type_name: ClassVar[str] = "wedge"
+    OPTIONS: ClassVar[Mapping[str, Any]] = schema_from_defaults(
+        DEFAULT_OPTIONS, suffix=opt("enter", choices=("enter", "tab", "none")),
+        alt_codes=opt("unicode", choices=("unicode", "gb18030", "off")))
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from drivers.base import DeviceState
+from drivers.options import opt
 from drivers.smartcard.interface import (
     SocialSecurityCardReader,
     SsCardData,
@@ -25,6 +26,7 @@ class FakeSocialSecurityCardReader(SocialSecurityCardReader):
     """
 
     type_name = "fake"
+    OPTIONS: ClassVar[Mapping[str, Any]] = {"reader": opt("Fake PC/SC Reader 00")}
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from smartcard import scard
 
 from drivers.base import DeviceState
+from drivers.options import opt
 from drivers.smartcard.apdu import ApduError, ForbiddenApdu
 from drivers.smartcard.interface import (
     SocialSecurityCardReader,
@@ -80,6 +81,11 @@ class PcscSocialSecurityReader(SocialSecurityCardReader):
     """Reads social security cards put into a PC/SC reader."""
 
     type_name = "pcsc"
+    OPTIONS: ClassVar[Mapping[str, Any]] = {
+        "reader": opt("", "part of the reader's name; \"\" = the first reader"),
+        "poll_interval": opt(0.5, min=0.05, max=10),
+        "share": opt("shared", choices=("shared", "exclusive")),
+    }
 
     def __init__(self, url: str = "", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)

@@ -47,8 +47,8 @@ def mount(app: FastAPI, services: Any = None, *, tile_url: str | None = None,
         tile_url=tile_url if tile_url is not None else os.environ.get("FLEET_TILE_URL", ""),
         tile_attribution=tile_attribution if tile_attribution is not None
         else os.environ.get("FLEET_TILE_ATTRIBUTION", ""))
+    app.include_router(router)  # before the static mount: /static/fonts/cjk is a route
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
-    app.include_router(router)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
     app.state.session_principal = session_principal

@@ -87,6 +87,8 @@ class Tile:
     reason: str
     problems: list[str] = field(default_factory=list)
     devices: dict[str, Any] = field(default_factory=dict)
+    open_alarms: int = 0
+    status: str = ""  # the connection: online, stale or offline (state adds "alarm")
 
 
 def _alarm_words(alarm: Alarm) -> tuple[str, dict[str, str]]:
@@ -160,7 +162,8 @@ def tiles(session: Session, principal: Principal, now: int, rules: AlarmRules, l
         out.append(Tile(id=row["id"], site=row["site"], region_code=row["region_code"],
                         region_label=region_label(row["region_code"]), state=state,
                         reason=sep.join(seen) or translate("正常", lang),
-                        problems=problems, devices=row["devices"]))
+                        problems=problems, devices=row["devices"],
+                        open_alarms=len(term_alarms), status=status))
     return out
 
 
@@ -169,10 +172,15 @@ def overview(session: Session, principal: Principal, now: int, rules: AlarmRules
     everything = tiles(session, principal, now, rules, lang)
     shown = tiles(session, principal, now, rules, lang, filters) if filters.query() else \
         everything
-    counts = Counter(t.state for t in shown)
+    # online / offline / stale split the terminals; "in alarm" counts every terminal with an
+    # alarm not yet cleared, whatever its connection (an offline terminal is in alarm too)
+    counts = Counter(t.status for t in shown)
+    counts["alarm"] = sum(1 for t in shown if t.open_alarms)
     by_region: dict[str, Counter[str]] = {}
     for tile in shown:
-        by_region.setdefault(tile.region_code, Counter())[tile.state] += 1
+        c = by_region.setdefault(tile.region_code, Counter())
+        c[tile.status] += 1
+        c["alarm"] += 1 if tile.open_alarms else 0
     order = {"offline": 0, "alarm": 1, "stale": 2, "online": 3}
     return {
         "counts": {"total": len(shown), **{s: counts.get(s, 0) for s in STATES}},

@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="start the server with a simulated fleet, walk the "
                           "console's pages and write their screenshots")
     demo.add_argument("--out", type=Path, required=True, help="folder for the screenshots")
-    demo.add_argument("--terminals", type=int, default=24)
+    demo.add_argument("--terminals", type=int, default=24,
+                      help="simulated terminals (plus one that is taken offline)")
     demo.add_argument("--keep", action="store_true",
                       help="keep the server running after the walk (Ctrl-C stops it)")
     demo.add_argument("--no-axe", action="store_true", help="skip the accessibility check")
@@ -31,8 +32,15 @@ def register(sub: Any) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
-    from fleet.console.stack import PASSWORD, USERS, ConsoleStack, StackOptions, launch_chromium
-    from fleet.console.walk import report, wait_for_data, walk
+    from fleet.console.stack import (
+        PASSWORD,
+        USERS,
+        VICTIM,
+        ConsoleStack,
+        StackOptions,
+        launch_chromium,
+    )
+    from fleet.console.walk import report, wait_for_data, wait_for_offline_alarm, walk
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -46,6 +54,10 @@ def run_demo(args: argparse.Namespace) -> int:
             stack.login(page, "admin")
             print("waiting for the simulated terminals and a bad review ...", flush=True)
             wait_for_data(stack, page, terminals=options.terminals + 1)
+            print(f"taking {VICTIM} off the network, so that the pages show an offline "
+                  "terminal and its alarm ...", flush=True)
+            stack.kill_terminal()
+            wait_for_offline_alarm(stack, page)
             shots = walk(stack, page, out, check=not args.no_axe)
             browser.close()
         text = report(shots)

@@ -70,6 +70,16 @@ def wait_for_data(stack: ConsoleStack, page: Any, *, terminals: int, timeout: fl
     wait_for(a_case, timeout, "a bad review to open a follow-up case", alive=stack.check)
 
 
+def wait_for_offline_alarm(stack: ConsoleStack, page: Any, timeout: float = 60) -> None:
+    from fleet.console.stack import VICTIM
+
+    def raised() -> bool:
+        page.goto(f"{stack.url}/alarms?terminal={VICTIM}&type=offline")
+        return page.locator(f'#alarm-table tr[data-terminal="{VICTIM}"]').count() > 0
+
+    wait_for(raised, timeout, f"the offline alarm of {VICTIM}", alive=stack.check)
+
+
 def pages(stack: ConsoleStack, page: Any) -> list[tuple[str, str]]:
     """(name, path) of every page worth a screenshot, with real ids from the running fleet."""
     page.goto(f"{stack.url}/overview.json")
@@ -91,7 +101,10 @@ def shoot(page: Any, url: str, name: str, out: Path, sizes: Iterable[tuple[int, 
         page.set_viewport_size({"width": width, "height": height})
         page.goto(url)
         page.wait_for_load_state("load")
-        page.wait_for_timeout(800)  # charts draw after their data arrives
+        # charts draw after their data arrives: each marks itself data-ready
+        page.wait_for_function("() => [...document.querySelectorAll('.chart, #coordmap, #map')]"
+                               ".every(c => c.hasAttribute('data-ready'))", timeout=30_000)
+        page.wait_for_timeout(300)
         path = out / f"{name}-{width}x{height}.png"
         page.screenshot(path=str(path), full_page=True)
         shot = Shot(name, url, (width, height), path)

@@ -75,7 +75,14 @@ def current_session(request: Request) -> ConsoleSession | None:
 
 
 def require_user(request: Request) -> ConsoleSession:
+    """The logged-in user, or a redirect to /login. A user disabled or deleted meanwhile (by
+    another admin or ``kiosk-fleet``) is logged out here."""
+    from fleet.console.backend import user_still_valid
+
     session = current_session(request)
+    if session is not None and not user_still_valid(request, session.username):
+        console_state(request).sessions.end(session.id)
+        session = None
     if session is None:
         raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query
                                                 else ""))

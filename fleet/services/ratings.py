@@ -8,8 +8,10 @@ Figures (over ratings with a level; "not rated" time-outs are counted apart):
   formula exists, so we count first evaluations with a level as rated sessions and the
   terminals' ``session`` events with outcome ``completed`` as completed sessions.
 
-Statistics read the per-day roll-ups (``rating_counts``, ``session_counts``) that the ingest
-keeps, so they stay fast at millions of ratings.
+Statistics read the per-day roll-ups the ingest keeps, the coarsest that answers the
+question: per region (``rating_region_days``, ``session_region_days``), per terminal
+(``rating_terminal_days``, ``session_counts``) or per terminal and item (``rating_counts``),
+so they stay fast at millions of ratings.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fleet.auth import Invalid, Principal
-from fleet.models import RatingCount, SessionCount, Terminal
+from fleet.models import (
+    RatingCount,
+    RatingRegionDay,
+    RatingTerminalDay,
+    SessionCount,
+    SessionRegionDay,
+    Terminal,
+)
 
 LEVELS = ("very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied")
 LABELS = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
@@ -56,14 +65,21 @@ def summary(session: Session, principal: Principal, *, region: str = "", site: s
         raise Invalid(f"group_by {group_by!r}: use one of {', '.join(g for g in GROUPS if g)}")
     if date_from and date_to and date_from > date_to:
         raise Invalid("from is after to: swap them")
-    rc, sc = RatingCount, SessionCount
+    by_terminal = bool(terminal or site or group_by in ("terminal", "site"))
+    if item or group_by == "item":
+        rc = RatingCount
+    elif by_terminal:
+        rc = RatingTerminalDay
+    else:
+        rc = RatingRegionDay
+    sc = SessionCount if by_terminal or item or group_by == "item" else SessionRegionDay
 
     def where(stmt: Any, table: Any) -> Any:
         stmt = stmt.where(principal.scope_column(table.region_code))
         if region:
             stmt = stmt.where(table.region_code.startswith(region, autoescape=True))
         if terminal:
-            stmt = stmt.where(table.terminal == terminal)
+            stmt = stmt.where(table.terminal == terminal)  # only on per-terminal tables
         if date_from:
             stmt = stmt.where(table.day >= date_from)
         if date_to:

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="check or show the effective configuration")
     cfg.add_argument("action", choices=("check", "show"))
     _config_args(cfg)
+    cfg.add_argument("--deploy", action="store_true",
+                     help="also refuse what must not run in the field: simulated devices, the "
+                          "demo PIN and keys, the sample platform, plain MQTT, no evaluation key")
 
     from kiosk.catalogue.cli import add_cli as add_catalogue_cli
     from kiosk.queue.cli import add_cli as add_queue_cli
@@ -100,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         if args.action == "show":
             print(dump_config(config))
-        else:
-            print(f"configuration OK (profile {config.profile}, hash {config.config_hash()})")
-        return 0
+            return 0
+        from config.deploy import check_command
+
+        return check_command(config, deploy=args.deploy, prog="kiosk")
     if args.command == "run":
         return _run(config, args)
     if args.command == "demo":
@@ -151,7 +155,16 @@ def _bench(keyword: str) -> int:
 
 
 def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from config.deploy import startup_refusals
     from kiosk.cli.logging_setup import setup_logging
+
+    refusals = startup_refusals(config)
+    if refusals:
+        print(f"kiosk: cannot start: profile {config.profile} runs only with real devices and "
+              "keys (`kiosk config check --deploy` lists the same):", file=sys.stderr)
+        for refusal in refusals:
+            print(f"  {refusal}", file=sys.stderr)
+        return 2
 
     storage = config.storage
     setup_logging(storage.log_level, Path(storage.log_dir).expanduser())

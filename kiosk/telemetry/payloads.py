@@ -136,4 +136,6 @@ def birth_values(config: Any, version: str, capabilities: Mapping[str, Any] | No
         "opening_hours": [{"days": h.days, "open": h.open, "close": h.close}
                           for h in term.opening_hours],
         "services": list(config.services.enabled),
+        "real_name_followup": bool(config.ratings.evaluation_public_key),
+        "open_24h": bool(term.open_24h),
     }

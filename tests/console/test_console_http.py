@@ -29,21 +29,57 @@ PASSWORD = "test-password-1"
 REGION = "370102"
 
 
-@pytest.fixture
-def app(tmp_path: Any) -> Iterator[Any]:
-    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'fleet.db'}"))
+class Published(list):
+    """Commands the server published (the broker is the browser tests' part)."""
+
+    def __call__(self, region: str, terminal: str, payload: bytes) -> None:
+        self.append((region, terminal, json.loads(payload)))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """One database with users and a little traffic, copied for every test."""
+    from fleet.keys import new_evaluation_key
+    from kiosk.rating_records import RealNamePart, key_id, seal_real_name
+
+    path = tmp_path_factory.mktemp("console-http") / "fleet.db"
+    evaluation_key = new_evaluation_key()
+    services = build_services(Settings(db=f"sqlite:///{path}"))
+    sealed = seal_real_name(RealNamePart(name="张三", id_number="370102199001011234",
+                                         phone="13812345678"), evaluation_key.public_key)
     with services.db.session() as s:
         for role in ("viewer", "operator", "evaluator", "admin"):
             users.create_user(s, role, PASSWORD, role)
     feed = Ingestor(services.db, services.settings, worker="test")
     now = int(time.time() * 1000)
-    msgs = [(ft.topic(REGION, "JN-T1", "birth"), ft.birth("JN-T1", REGION, now)),
-            (ft.topic(REGION, "JN-T1", "state"), ft.presence("JN-T1", True, now)),
-            (ft.topic(REGION, "JN-T1", "health"), ft.health("JN-T1", now, paper="out")),
-            (ft.topic(REGION, "JN-T1", "rating"),
-             ft.rating("JN-T1", REGION, "very_dissatisfied", now))]
+    msgs = []
+    for terminal in ("JN-T1", "JN-T2"):
+        msgs += [(ft.topic(REGION, terminal, "birth"), ft.birth(terminal, REGION, now)),
+                 (ft.topic(REGION, terminal, "state"), ft.presence(terminal, True, now)),
+                 (ft.topic(REGION, terminal, "health"), ft.health(terminal, now, paper="out"))]
+    msgs += [(ft.topic(REGION, "JN-T1", "rating"),
+              ft.rating("JN-T1", REGION, "very_dissatisfied", now)),
+             (ft.topic(REGION, "JN-T2", "rating"),
+              ft.rating("JN-T2", REGION, "dissatisfied", now, sealed=sealed,
+                        key_id=key_id(evaluation_key.public_key)))]
     feed.process([Message(t, json.dumps(p, ensure_ascii=False).encode(), now, False, 1)
                   for t, p in msgs])
+    services.db.dispose()
+    return path, evaluation_key
+
+
+@pytest.fixture
+def app(template: tuple[Any, Any], tmp_path: Any) -> Iterator[Any]:
+    import shutil
+
+    from fleet.commands import new_key
+
+    source, evaluation_key = template
+    shutil.copy(source, tmp_path / "fleet.db")
+    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'fleet.db'}"))
+    services.evaluation_key = evaluation_key
+    services.command_key = new_key()
+    services.publish = Published()
     application = create_app(services=services)
     yield application
     services.db.dispose()
@@ -259,3 +295,125 @@ def test_lockout_and_session_expiry_follow_their_clocks() -> None:
     assert store.get(s.id) is s and csrf_ok(s, s.csrf) and not csrf_ok(s, "x")
     now[0] += 11
     assert store.get(s.id) is None
+
+
+def test_the_real_name_part_opens_only_for_an_evaluator_and_is_audited(app: Any) -> None:
+    evaluator = TestClient(app)
+    log_in(evaluator, "evaluator")
+    listing = evaluator.get("/cases?terminal=JN-T2")
+    case_id = re.search(r'data-case="(\d+)"', listing.text).group(1)
+    page = evaluator.get(f"/cases/{case_id}")
+    assert "张三" not in page.text and 'id="open-real-name"' in page.text
+    opened = evaluator.post(f"/cases/{case_id}/real-name",
+                            data={"purpose": "回访", "csrf_token": csrf_of(evaluator)})
+    assert opened.status_code == 200 and "张三" in opened.text and "13812345678" in opened.text
+    assert opened.headers["cache-control"] == "no-store"
+    again = evaluator.get(f"/cases/{case_id}")
+    assert "张三" not in again.text  # shown once, on that response only
+    assert 'data-action="open_real_name" data-user="evaluator"' in again.text
+    operator = TestClient(app)
+    log_in(operator, "operator")
+    assert 'id="open-real-name"' not in operator.get(f"/cases/{case_id}").text
+    refused = operator.post(f"/cases/{case_id}/real-name",
+                            data={"purpose": "回访", "csrf_token": csrf_of(operator)})
+    assert refused.status_code == 403 and "张三" not in refused.text
+
+
+def test_a_group_command_goes_to_every_filtered_terminal(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    page = client.get("/?q=JN-T")
+    assert 'id="group-command"' in page.text
+    r = client.post("/commands/group", data={"command": "print_test_page", "f_q": "JN-T",
+                                             "csrf_token": csrf_of(client)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/commands/")
+    sent = app.state.services.publish
+    assert sorted(p[1] for p in sent) == ["JN-T1", "JN-T2"]
+    assert {p[2]["name"] for p in sent} == {"print_test_page"}
+    detail = client.get(r.headers["location"])
+    assert detail.text.count('data-status="pending"') == 2
+    viewer = TestClient(app)
+    log_in(viewer, "viewer")
+    assert 'id="group-command"' not in viewer.get("/").text
+
+
+def test_acknowledge_a_group_of_alarms_with_one_note(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "operator")
+    page = client.get("/alarms?type=paper_out")
+    ids = re.findall(r'data-alarm="(\d+)" data-terminal="JN-T\d" data-type="paper_out"',
+                     page.text)
+    assert len(ids) == 2
+    r = client.post("/alarms/ack", data={"ids": ids, "note": "网点统一补纸",
+                                         "csrf_token": csrf_of(client),
+                                         "back": "/alarms?state=all"},
+                    follow_redirects=False)
+    assert "ok=" in r.headers["location"]
+    after = client.get("/alarms?state=acknowledged&type=paper_out").text
+    assert after.count("网点统一补纸") == 2
+
+
+def test_the_terminal_charts_read_the_health_history(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "viewer")
+    day = client.get("/terminals/JN-T1/health.json?hours=24").json()
+    assert [p[1] for p in day["series"]["cpu"]] == [12.5]
+    assert [p[1] for p in day["series"]["memory"]] == [50.0]
+    week = client.get("/terminals/JN-T1/health.json?hours=168").json()
+    assert len(week["series"]["disk"]) == 1 and week["from"] < day["from"]
+    assert client.get("/terminals/NOPE/health.json").status_code == 404
+
+
+def test_a_disabled_user_is_logged_out_and_a_region_user_sees_only_their_region(app: Any
+                                                                               ) -> None:
+    admin = TestClient(app)
+    log_in(admin, "admin")
+    token = csrf_of(admin)
+    r = admin.post("/admin/users", data={"username": "qingdao", "password": PASSWORD,
+                                         "role": "viewer", "region": "3702",
+                                         "csrf_token": token}, follow_redirects=False)
+    assert "ok=" in r.headers["location"]
+    qingdao = TestClient(app)
+    log_in(qingdao, "qingdao")
+    page = qingdao.get("/")
+    assert page.status_code == 200 and "JN-T1" not in page.text
+    assert qingdao.get("/terminals/JN-T1").status_code == 404
+    viewer = TestClient(app)
+    log_in(viewer, "viewer")
+    assert viewer.get("/", follow_redirects=False).status_code == 200
+    admin.post("/admin/users/viewer", data={"action": "disable", "csrf_token": token})
+    assert viewer.get("/", follow_redirects=False).status_code == 303
+    assert log_in(TestClient(app), "viewer").status_code == 401
+
+
+def test_every_asset_comes_from_the_server_itself(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "admin")
+    seen: set[str] = set()
+    for path in ("/", "/terminals/JN-T1", "/alarms", "/ratings", "/cases", "/map",
+                 "/admin/users"):
+        html = client.get(path).text
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), path
+        seen.update(re.findall(r'(?:src|href)="(/static/[^"]+)"', html))
+    assert "/static/vendor/echarts/echarts.min.js" in seen
+    for asset in seen:
+        assert client.get(asset).status_code == 200, asset
+    font = client.get("/static/fonts/cjk")
+    assert font.status_code == 200 and len(font.content) > 1_000_000
+    for licence in ("echarts/LICENSE", "leaflet/LICENSE", "axe-core/LICENSE"):
+        assert client.get(f"/static/vendor/{licence}").status_code == 200
+
+
+def test_the_map_uses_leaflet_with_a_tile_server_and_a_plot_without(app: Any) -> None:
+    client = TestClient(app)
+    log_in(client, "viewer")
+    plain = client.get("/map").text
+    assert 'id="coordmap"' in plain and "leaflet.js" not in plain
+    features = client.get("/map/terminals.json").json()
+    assert {f["id"] for f in features} == {"JN-T1", "JN-T2"}
+    assert client.get("/map/terminals.json?service=proof").json() == []
+    app.state.console_ui.tile_url = "http://tiles.hall.local/{z}/{x}/{y}.png"
+    tiled = client.get("/map").text
+    assert 'data-tiles="http://tiles.hall.local/{z}/{x}/{y}.png"' in tiled
+    assert "/static/vendor/leaflet/leaflet.js" in tiled

@@ -44,6 +44,7 @@ def pilot(display: str, clock: FastForwardClock, tmp_path_factory: pytest.TempPa
     from kiosk.core import build_kiosk
     from screens.pilot import Pilot
 
+    # its own data folder: outbox, PIN guard and audit log start empty in every run
     config = with_data_dir(load_config("demo", env={}), tmp_path_factory.mktemp("kiosk-data"))
     kiosk = build_kiosk(config, clock=clock)
     pilot = Pilot(kiosk).start()

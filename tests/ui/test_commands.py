@@ -85,7 +85,9 @@ def test_console_scripts_are_installed(command: list[str]) -> None:
 
 
 def test_missing_certificates_stop_start_up_with_a_plain_message(tmp_path: Path) -> None:
-    result = run("kiosk", "run", "--profile", "hall",
+    from deploy_helpers import deployable_file
+
+    result = run("kiosk", "run", "--profile", "hall", "--config", str(deployable_file(tmp_path)),
                  env={"KIOSK_STORAGE__DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert "kiosk: cannot start: mqtt.ca_file" in result.stderr

@@ -89,6 +89,9 @@ def test_hall_profile() -> None:
     assert config.mqtt.enabled and config.mqtt.tls and config.mqtt.port == 8883
     assert config.mqtt.cert_file and config.mqtt.key_file and config.mqtt.ca_file
     assert config.devices.idcard.url == "/dev/ttyUSB0"
+    assert {kind: config.devices.get(kind).type for kind in DEVICE_KINDS} == {
+        "idcard": "sam", "smartcard": "pcsc", "printer": "escpos", "scanner": "serial",
+        "camera": "opencv", "ratingpad": "serial"}
     hours = [(h.days, h.open, h.close) for h in config.terminal.opening_hours]
     assert hours == [("mon-fri", "09:00", "17:00"), ("sat", "09:00", "12:00")]
 
@@ -106,7 +109,9 @@ def test_bank_profile() -> None:
 def test_village_profile() -> None:
     config = load_config("village", env={})
     assert config.devices.enabled_kinds() == ["idcard", "printer", "ratingpad"]
-    assert config.backends.queue.type == config.backends.platform.type == "embedded"
+    assert config.backends.queue.type == "embedded"
+    assert config.backends.platform.type == "http"  # codes, proofs, progress are real records
+    assert config.terminal.open_24h is True
     assert "queue" not in config.services.enabled
 
 
@@ -135,11 +140,11 @@ def test_env_overrides_lists_and_tables() -> None:
     config = load_config("hall", env={
         "KIOSK_SERVICES__ENABLED": '["guide", "code"]',
         "KIOSK_TERMINAL__OPENING_HOURS": '[{days = "daily", open = "08:00", close = "24:00"}]',
-        "KIOSK_DEVICES__PRINTER__OPTIONS": '{encoding = "utf-8"}',
+        "KIOSK_DEVICES__PRINTER__OPTIONS": '{encoding = "utf8"}',
     })
     assert config.services.enabled == ["guide", "code"]
     assert [(h.days, h.close) for h in config.terminal.opening_hours] == [("daily", "24:00")]
-    assert config.devices.printer.options == {"encoding": "utf-8"}  # table replaced as a whole
+    assert config.devices.printer.options == {"encoding": "utf8"}  # table replaced as a whole
 
 
 def test_env_text_keys_keep_the_raw_text() -> None:

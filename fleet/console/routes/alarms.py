@@ -59,14 +59,45 @@ def alarms_page(request: Request) -> Response:
                   type_labels=ALARM_TYPE_LABELS, **labels())
 
 
+@router.post("/alarms/ack")
+async def acknowledge_many(request: Request) -> Response:
+    """Acknowledge every checked alarm with one note (a whole site's paper-outs at once)."""
+    session = require_user(request)
+    await check_csrf(request, session)
+    require_role(session, "operator")
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("ids") if str(v).isdigit()]
+    note = str(form.get("note", "")).strip()
+    back = _back(str(form.get("back", "/alarms")))
+    sep = "&" if "?" in back else "?"
+    if not ids:
+        return redirect(f"{back}{sep}error={quote('请先勾选要确认的告警。')}")
+    if not note:
+        return redirect(f"{back}{sep}error={quote('确认告警需要填写处理说明。')}")
+    svc = backend.services(request)
+    try:
+        with svc.db.session() as s:
+            for alarm_id in ids:
+                alarm_service.acknowledge(s, principal(session), alarm_id, svc.now())
+                store.add_alarm_note(s, alarm_id, session.username, note, svc.now())
+    except Forbidden as exc:
+        raise ConsoleError(403, str(exc)) from exc
+    except (Invalid, NotFound) as exc:  # nothing of the batch is kept: say which one failed
+        return redirect(f"{back}{sep}error={quote(str(exc))}")
+    return redirect(f"{back}{sep}ok={quote('告警已确认')}")
+
+
+def _back(back: str) -> str:
+    return back if back.startswith("/") and not back.startswith("//") else "/alarms"
+
+
 @router.post("/alarms/{alarm_id}/ack")
 async def acknowledge(request: Request, alarm_id: int) -> Response:
     session = require_user(request)
     form = await check_csrf(request, session)
     require_role(session, "operator")
     note = str(form.get("note", "")).strip()
-    back = str(form.get("back", "/alarms"))
-    back = back if back.startswith("/") and not back.startswith("//") else "/alarms"
+    back = _back(str(form.get("back", "/alarms")))
     sep = "&" if "?" in back else "?"
     if not note:
         return redirect(f"{back}{sep}error={quote('确认告警需要填写处理说明。')}")

@@ -29,6 +29,8 @@ router = APIRouter()
 
 ACTION_LABELS = {"opened": "立案", "transition": "状态变更", "note": "备注", "assign": "指派",
                  "open_real_name": "查看实名信息"}
+REAL_NAME_LABELS = {"name": "姓名", "id_number": "证件号码", "id_type": "证件类型",
+                    "phone": "联系电话", "user_prop": "评价人类型", "organisation": "单位名称"}
 # What the button says for each target state.
 MOVE_LABELS = {"rectifying": "开始整改", "rectified": "整改完成", "revisited": "已回访",
                "appealed": "申诉", "not_rectified": "不予整改"}
@@ -38,7 +40,8 @@ def _labels() -> dict:
     return {"case_state_label": lambda s: case_service.LABELS.get(s, s),
             "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a),
-            "move_label": lambda s: MOVE_LABELS.get(s, s), **labels()}
+            "move_label": lambda s: MOVE_LABELS.get(s, s),
+            "real_name_label": lambda k: REAL_NAME_LABELS.get(k, k), **labels()}
 
 
 @router.get("/cases", response_class=HTMLResponse)

@@ -43,8 +43,49 @@ def overview_page(request: Request) -> Response:
     session = require_user(request)
     filters = _filters(request)
     data = _data(request, filters)
+    from fleet.console.routes.terminal import COMMANDS, labels
+
     return render(request, "overview.html", title="总览", active="overview", session=session,
-                  f=filters, query=filters.query(), **data, **_labels())
+                  f=filters, query=filters.query(), commands=COMMANDS, **data,
+                  **{**labels(), **_labels()})
+
+
+@router.post("/commands/group")
+async def group_command(request: Request) -> Response:
+    """One command for every terminal the overview's filters select (the server works the
+    selection out again from the filters; the page's list is only shown for confirmation)."""
+    from urllib.parse import quote
+
+    from fleet.auth import Forbidden, Invalid, NotFound
+    from fleet.console.routes.terminal import command_args
+    from fleet.console.web import ConsoleError, check_csrf, principal, redirect, require_role
+    from fleet.services import commands as command_service
+
+    session = require_user(request)
+    form = await check_csrf(request, session)
+    require_role(session, "operator")
+    name, args = command_args(str(form.get("command", "")))
+    filters = backend.OverviewFilters(**{k: str(form.get(f"f_{k}", "")) for k in
+                                         ("region", "site", "state", "device", "q")})
+    back = "/?" + filters.query()
+    svc = backend.services(request)
+    try:
+        with svc.db.session() as s:
+            ids = [t.id for t in backend.tiles(s, principal(session), svc.now(),
+                                               backend.rules(request), lang_of(request),
+                                               filters)]
+            if not ids:
+                raise Invalid("no terminal matches these filters")
+            command = command_service.send(s, principal(session), svc.command_key,
+                                           svc.publish_command, name, args,
+                                           {"filter": {"ids": ids}}, svc.now(),
+                                           ttl_s=svc.settings.command_ttl_s)
+            command_id = command.id
+    except Forbidden as exc:
+        raise ConsoleError(403, str(exc)) from exc
+    except (Invalid, NotFound) as exc:
+        return redirect(f"{back}&error={quote(str(exc))}")
+    return redirect(f"/commands/{command_id}")
 
 
 def _fragment(request: Request, filters: backend.OverviewFilters) -> str:

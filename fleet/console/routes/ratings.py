@@ -83,6 +83,9 @@ def figures(request: Request, session_: Any) -> dict[str, Any]:
     groups["item"] = [g for g in groups["item"] if g["key"] or g["rated"]]  # sessions have no item
     for g in groups["item"]:
         g["label"] = f"{items.get(g['key']) or ''} {g['key']}".strip()
+    for key in ("site", "item"):  # the ones that need attention first
+        groups[key].sort(key=lambda g: (-(g["counts"]["dissatisfied"]
+                                          + g["counts"]["very_dissatisfied"]), -g["rated"]))
     return {"f": f, "total": total, "by_day": by_day.get("groups", []), "groups": groups,
             "reasons": reasons}
 
@@ -102,7 +105,7 @@ def ratings_page(request: Request) -> Response:
     from urllib.parse import urlencode
 
     return render(request, "ratings.html", title="好差评", active="ratings", session=session,
-                  levels=LEVELS, level_label=lambda lv: LEVEL_LABELS.get(lv, lv), pct=pct,
+                  top=20, levels=LEVELS, level_label=lambda lv: LEVEL_LABELS.get(lv, lv), pct=pct,
                   series_json=json.dumps(series).replace("</", "<\\/"),
                   levels_json=json.dumps([
                       {"name": translate(LEVEL_LABELS[lv], lang_of(request)),

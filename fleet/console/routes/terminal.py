@@ -120,3 +120,18 @@ def _q(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text)
+
+
+@router.get("/commands/{command_id}", response_class=HTMLResponse)
+def command_page(request: Request, command_id: str) -> Response:
+    """One command and every target's result (pending, done, refused, failed, expired)."""
+    from fleet.services import commands as command_service
+
+    session = require_user(request)
+    try:
+        with backend.database(request).session() as s:
+            command = command_service.get_command(s, principal(session), command_id)
+    except NotFound as exc:
+        raise ConsoleError(404, str(exc)) from exc
+    return render(request, "command.html", title="命令", active="overview", session=session,
+                  command=command, **labels())

@@ -24,5 +24,6 @@
     color: ["#17683a", "#5fa052", "#8a93a3", "#d9822b", "#a4161a"],
     series: [{type: "pie", radius: ["35%", "65%"], data: levels,
               label: {formatter: "{b}: {c}"}}]});
+  document.querySelectorAll(".chart").forEach(function (c) { c.setAttribute("data-ready", "1"); });
   window.addEventListener("resize", function () { sat.resize(); act.resize(); lv.resize(); });
 })();

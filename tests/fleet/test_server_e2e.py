@@ -1,0 +1,129 @@
+"""End to end: a real terminal reporter (the kiosk's own code) → mosquitto over TLS with the
+ACL → ``kiosk-fleet serve`` (uvicorn on a free port, its ingest worker and timer) → the REST
+API over HTTP. Remote command round trip, a real-name bad review followed up, offline alarm
+after the (shortened) grace."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from nacl.public import PrivateKey
+
+from fleet.commands import save_key
+from fleet.keys import save as save_evaluation_key
+from fleet.lab import FleetLab
+from fleet.testing import ServerProcess
+from kiosk.ratings.records import RatingSettings, RealNamePart
+from kiosk.telemetry.commands import Command, CommandResult
+from kiosk.telemetry.reporter import Reporter
+
+pytestmark = pytest.mark.slow
+T1, REGION = "JN-T1", "370102"
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _token(db_url: str, role: str, name: str, region: str = "") -> str:
+    from fleet.db import Database
+    from fleet.services import users
+
+    db = Database(db_url)
+    db.upgrade()
+    with db.session() as s:
+        secret = users.create_token(s, name, role, region)[1]
+    db.dispose()
+    return secret
+
+
+def test_terminal_to_api_over_real_broker_and_server(tmp_path: Path, db_url: str) -> None:
+    evaluation = PrivateKey.generate()
+    with FleetLab(tmp_path / "lab", terminals=[(T1, REGION)]) as lab:
+        save_key(lab.command_key, tmp_path / "cmd.key")
+        save_evaluation_key(evaluation, tmp_path / "eval.x25519")
+        (tmp_path / "fleet.toml").write_text(
+            "timer_s = 0.5\n[alarms]\noffline_grace_s = 2.0\n")
+        tokens = {role: _token(db_url, role, role) for role in ("viewer", "operator",
+                                                                 "evaluator")}
+        pki = lab.identities["fleet"]
+        server = ServerProcess([
+            "--config", str(tmp_path / "fleet.toml"), "--db", db_url, "--mqtt", lab.url,
+            "--ca", str(lab.ca.ca.cert), "--cert", str(pki.cert), "--key", str(pki.key),
+            "--command-key", str(tmp_path / "cmd.key"),
+            "--evaluation-key", str(tmp_path / "eval.x25519")],
+            log_path=tmp_path / "serve.log")
+        handled: list[Command] = []
+
+        def handler(command: Command) -> CommandResult | None:
+            handled.append(command)
+            return CommandResult("ok", "maintenance on")
+
+        reporter = Reporter(lab.kiosk_config(T1, health_interval_s=60), dict,
+                            tmp_path / "outbox.db", fleet=lab.fleet_settings(),
+                            command_handler=handler, reconnect_delay=(0.1, 0.5),
+                            ratings=RatingSettings(evaluation_public_key=base64.b64encode(
+                                bytes(evaluation.public_key)).decode()))
+        with server:
+            http = httpx.Client(base_url=server.url, timeout=10)
+
+            def get(path: str, role: str = "viewer") -> httpx.Response:
+                return http.get(path, headers={"Authorization": f"Bearer {tokens[role]}"})
+
+            reporter.start()
+            try:
+                assert wait(lambda: get("/api/v1/terminals").json()["total"] == 1)
+                assert wait(lambda: get(f"/api/v1/terminals/{T1}").json()["online"])
+                detail = get(f"/api/v1/terminals/{T1}").json()
+                assert detail["region_code"] == REGION and detail["status"] == "online"
+                # a real-name bad review → a case; only the evaluator opens the name
+                reporter.rate(item_code="370100-SB-001", level="very_dissatisfied",
+                              reasons=["等待时间长"], handling_number="H1",
+                              real_name=RealNamePart(name="李四", id_number="370102199001011234",
+                                                     phone="13900001111"))
+                reporter.record_session("proof", "completed", 30.0)
+                assert wait(lambda: get("/api/v1/cases").json()["total"] == 1)
+                case = get("/api/v1/cases").json()["items"][0]
+                assert case["terminal"] == T1 and case["identified"] is True
+                url = f"/api/v1/cases/{case['id']}/real-name"
+                auth = {"Authorization": f"Bearer {tokens['operator']}"}
+                assert http.post(url, headers=auth).status_code == 403
+                auth = {"Authorization": f"Bearer {tokens['evaluator']}"}
+                opened = http.post(url, headers=auth, json={"purpose": "回访"})
+                assert opened.status_code == 200 and opened.json()["name"] == "李四"
+                # a signed command to the terminal and its result
+                sent = http.post("/api/v1/commands", headers={
+                    "Authorization": f"Bearer {tokens['operator']}"}, json={
+                    "name": "maintenance", "args": {"on": True}, "target": {"terminal": T1}})
+                assert sent.status_code == 201, sent.text
+                command = sent.json()
+                assert command["counts"] == {"pending": 1}
+                assert wait(lambda: get(f"/api/v1/commands/{command['id']}").json()
+                            ["targets"][0]["status"] == "done")
+                assert [c.name for c in handled] == ["maintenance"]
+                stats = get("/api/v1/ingest/stats").json()
+                assert stats["invalid"] == 0 and stats["stored"] >= 4
+            finally:
+                reporter.stop()
+            # a clean stop says offline; after the 2 s grace the timer raises the alarm
+            assert wait(lambda: not get(f"/api/v1/terminals/{T1}").json()["online"])
+            assert wait(lambda: any(a["type"] == "offline" and a["terminal"] == T1 for a in
+                                    get("/api/v1/alarms?state=active").json()["items"]))
+            alarm = next(a for a in get("/api/v1/alarms?state=active").json()["items"]
+                         if a["type"] == "offline")
+            ack = http.post(f"/api/v1/alarms/{alarm['id']}/ack", headers={
+                "Authorization": f"Bearer {tokens['operator']}"})
+            assert ack.status_code == 200 and ack.json()["state"] == "acknowledged"
+            spec = http.get("/openapi.json").json()  # the API's description, no data
+            assert "/api/v1/terminals" in spec["paths"] and "/api/v1/cases/{case_id}" in \
+                spec["paths"]
