@@ -39,9 +39,8 @@ class Published(list):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     """One database with users and a little traffic, copied for every test."""
-    from kiosk.rating_records import RealNamePart, key_id, seal_real_name
-
     from fleet.keys import new_evaluation_key
+    from kiosk.ratings.records import RealNamePart, key_id, seal_real_name
 
     path = tmp_path_factory.mktemp("console-http") / "fleet.db"
     evaluation_key = new_evaluation_key()
