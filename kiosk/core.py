@@ -7,6 +7,7 @@ without a window. Nothing here imports Kivy.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,15 +55,32 @@ class Kiosk:
     remote: RemoteCommands | None = None
     simulation: Simulation | None = None
     out_of_service: tuple[bool, str] = field(default=(False, ""))
+    #: set when everything, the deferred part included, has started
+    started: threading.Event = field(default_factory=threading.Event)
 
-    def start(self) -> None:
+    def start(self, defer: bool = False) -> None:
+        """Start devices, telemetry and the catalogue. With ``defer`` the catalogue (verifying
+        the bundle, building its pinyin search index: seconds on a terminal's CPU) waits for
+        :meth:`start_deferred`, which the app calls once the attract screen is up."""
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
-        if self.catalogue is not None:
-            self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
         if self.reporter is not None:
             self.reporter.start()
+        if not defer:
+            self._start_catalogue()
+
+    def start_deferred(self) -> None:
+        """What the attract screen does not need, on a worker thread (the guide service
+        shows as unavailable until its catalogue is loaded)."""
+        self.handoff.run_in_worker(self._start_catalogue)
+
+    def _start_catalogue(self) -> None:
+        try:
+            if self.catalogue is not None:
+                self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
+        finally:
+            self.started.set()
 
     def tick(self) -> None:
         """Timers and health; called a few times a second on the UI thread."""

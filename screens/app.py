@@ -175,7 +175,7 @@ class KioskApp(App):
         self._tick_event = Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 0.2)
         if self.kiosk.remote is not None:
             self.kiosk.remote.attach_ui(RemoteUi(self))
-        self.kiosk.start()
+        self.kiosk.start(defer=True)  # the rest once the attract screen is up (_ready)
         manager.current = "attract"
         return root
 
@@ -189,7 +189,15 @@ class KioskApp(App):
         return tab
 
     def on_start(self) -> None:
-        self.controller.warm_up(on_done=self._freeze_heap)
+        self.controller.warm_up(on_done=self._ready)
+
+    def _ready(self) -> None:
+        """Warmed up and on the attract screen: tell the supervisor (systemd Type=notify)."""
+        from kiosk.cli.ready import notify_ready
+
+        self._freeze_heap()
+        notify_ready()
+        self.kiosk.start_deferred()
 
     @staticmethod
     def _freeze_heap() -> None:

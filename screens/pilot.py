@@ -82,6 +82,7 @@ class Pilot:
         runTouchApp(embedded=True)
         self._time_rendering()
         self.wait_for(lambda: self.app.controller.warmed, 30.0, "start-up warm-up")
+        self.wait_for(self.kiosk.started.is_set, 60.0, "the deferred start-up (catalogue)")
         self.pump(5)
         self.frame_times.clear()
         self.render_times.clear()  # start-up (font loading, first layout) is not a session frame
