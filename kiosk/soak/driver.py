@@ -23,7 +23,6 @@ from typing import Any
 
 from kivy.core.window import Window
 from kivy.uix.behaviors import ButtonBehavior
-from kivy.uix.modalview import ModalView
 
 from screens.pilot import Pilot, PilotError
 
@@ -207,8 +206,10 @@ class SessionDriver:
         self.finish_printing()
         if pilot.current_screen in ("attract", "thanks"):
             return "gone"
-        prompt_shown = (lambda: controller.idle_prompt is not None
-                        and controller.idle_prompt.parent is not None)
+
+        def prompt_shown() -> bool:
+            return controller.idle_prompt is not None and controller.idle_prompt.parent is not None
+
         self.clock.advance(self.config.ui.idle_timeout_s + 1)
         pilot.wait_for(lambda: prompt_shown() or pilot.current_screen == "attract", 10,
                        "the idle prompt")

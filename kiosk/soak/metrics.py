@@ -78,6 +78,8 @@ class Sample:
     max_ui_work_ms: float
     p99_ui_work_ms: float
     stalls: int  # frames in the window whose UI work exceeded the stall limit
+    max_ui_cpu_ms: float  # the UI thread's CPU time in its busiest frame
+    cpu_stalls: int  # frames whose UI-thread CPU time exceeded the stall limit
     top_growth: list[dict[str, object]] = field(default_factory=list)
     thread_names: list[str] = field(default_factory=list)
 
@@ -111,7 +113,7 @@ class Sampler:
         if self.trace and tracemalloc.is_tracing():
             tracemalloc.stop()
 
-    def take(self, sessions: int, ui_work_s: list[float],
+    def take(self, sessions: int, ui_work_s: list[float], ui_cpu_s: list[float],
              settle: Callable[[Callable[[], bool]], None] | None = None,
              rest_threads: int | None = None) -> Sample:
         if settle is not None and rest_threads is not None:
@@ -144,6 +146,8 @@ class Sampler:
             max_ui_work_ms=round(work_ms[-1], 1) if work_ms else 0.0,
             p99_ui_work_ms=round(work_ms[int(0.99 * (len(work_ms) - 1))], 1) if work_ms else 0.0,
             stalls=sum(1 for w in work_ms if w > self.stall_ms),
+            max_ui_cpu_ms=round(max(ui_cpu_s, default=0.0) * 1000, 1),
+            cpu_stalls=sum(1 for c in ui_cpu_s if c * 1000 > self.stall_ms),
             top_growth=top,
             thread_names=sorted(t.name for t in threading.enumerate()))
         self.samples.append(sample)

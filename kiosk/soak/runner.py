@@ -5,6 +5,7 @@ targets of issue 17. The report is a plain dict (``--json`` prints it)."""
 from __future__ import annotations
 
 import logging
+import os
 import random
 import tempfile
 import threading
@@ -27,6 +28,9 @@ class Targets:
     threads_growth: int = 0
     fds_growth: int = 0
     max_ui_work_ms: float = 100.0
+    #: also hold the wall-clock UI work to the limit (a quiet machine; on a shared CI machine
+    #: the neighbours' load lands in it, so by default the UI thread's CPU time is checked)
+    wall_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,12 @@ def _soak(config: KioskConfig, options: SoakOptions, data_dir: Path, scratch: Pa
             pilot.pump(3)
 
     def sample(done: int) -> Sample:
-        work = pilot.ui_work_times()
+        work, cpu = pilot.ui_work_times(), list(pilot.cpu_times)
         with pilot.not_recording():
-            taken = sampler.take(done, work, settle=settle, rest_threads=rest_threads)
+            taken = sampler.take(done, work, cpu, settle=settle, rest_threads=rest_threads)
         pilot.frame_times.clear()  # the harness must not grow either
         pilot.render_times.clear()
+        pilot.cpu_times.clear()
         if progress is not None:
             progress(taken)
         return taken
@@ -183,7 +188,10 @@ def _report(options: SoakOptions, samples: list[Sample], driver: Any, incidents:
                     if n > baseline.fd_targets.get(k, 0)},
         "threads_new": sorted(set(last.thread_names) - set(baseline.thread_names)),
         "max_ui_work_ms": max(s.max_ui_work_ms for s in samples),
+        "max_ui_cpu_ms": max(s.max_ui_cpu_ms for s in samples),
         "frame_stalls": sum(s.stalls for s in samples),
+        "cpu_stalls": sum(s.cpu_stalls for s in samples),
+        "load_average": _load(),
         "sqlite_kb": last.sqlite_kb,
         "sqlite_growth_kb": {name: round(size - baseline.sqlite_kb.get(name, 0.0), 1)
                              for name, size in last.sqlite_kb.items()},
@@ -205,6 +213,13 @@ def _report(options: SoakOptions, samples: list[Sample], driver: Any, incidents:
     return report
 
 
+def _load() -> float:
+    try:
+        return round(os.getloadavg()[0], 1)
+    except OSError:
+        return -1.0
+
+
 def verdict(report: dict[str, Any], targets: Targets) -> list[str]:
     """Each target the run missed, in words."""
     out: list[str] = []
@@ -215,8 +230,11 @@ def verdict(report: dict[str, Any], targets: Targets) -> list[str]:
         out.append(f"{report['threads_growth']} more threads at rest than after warm-up")
     if report["fds_growth"] > targets.fds_growth:
         out.append(f"{report['fds_growth']} more open file descriptors than after warm-up")
-    if report["max_ui_work_ms"] > targets.max_ui_work_ms:
-        out.append(f"a frame with {report['max_ui_work_ms']} ms of UI work "
+    if report["max_ui_cpu_ms"] > targets.max_ui_work_ms:
+        out.append(f"a frame with {report['max_ui_cpu_ms']} ms of UI-thread CPU time "
+                   f"(target at most {targets.max_ui_work_ms} ms)")
+    if targets.wall_clock and report["max_ui_work_ms"] > targets.max_ui_work_ms:
+        out.append(f"a frame with {report['max_ui_work_ms']} ms of UI work, wall clock "
                    f"(target at most {targets.max_ui_work_ms} ms)")
     if report["failures"]:
         out.append(f"{len(report['failures'])} sessions or incidents failed: "

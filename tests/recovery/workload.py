@@ -95,13 +95,15 @@ def print_proof(kiosk, n: int, _arg: str) -> str:  # type: ignore[no-untyped-def
 def drain(kiosk, n: int, arg: str) -> str:  # type: ignore[no-untyped-def]
     """Ratings first (the broker is away, they wait), then wait for the outbox to drain;
     ``drain-only``: just drain (the life after the crash)."""
-    if n <= 200 and arg != "drain-only":
+    if n <= RATINGS and arg != "drain-only":
         return rating(kiosk, n, "")
     deadline = time.monotonic() + 120
     while kiosk.reporter.outbox.depth and time.monotonic() < deadline:
         time.sleep(0.05)
     return f"drained {kiosk.reporter.outbox.depth}"
 
+
+RATINGS = 500  # as tests/recovery/test_recovery_kill.py expects
 
 OPERATIONS = {"rating": rating, "queue": queue, "catalogue": catalogue, "print": print_proof,
               "drain": drain}
