@@ -26,10 +26,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOAD = Path(__file__).with_name("workload.py")
-READY_TIMEOUT_S = 240.0
-RATINGS = 500  # written while the broker is away (workload.py drain)  # a bound for a loaded CI machine, not a performance target
+READY_TIMEOUT_S = 240.0  # a bound for a loaded CI machine, not a performance target
+RATINGS = 300  # written while the broker is away (workload.py drain)
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -88,16 +88,21 @@ class Child:
         return self.proc.stderr.read()[-2000:]
 
 
+def integrity_of(path: Path) -> bool:
+    conn = sqlite3.connect(str(path))
+    try:
+        result = conn.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        conn.close()
+    assert result == [("ok",)], f"{path.name}: {result}"
+    return True
+
+
 def integrity(data_dir: Path) -> list[str]:
-    """Every SQLite file under the data folder passes PRAGMA integrity_check."""
+    """Every SQLite file under the terminal's data folder passes PRAGMA integrity_check."""
     checked = []
     for path in sorted(p for pattern in ("*.db", "*.sqlite") for p in data_dir.rglob(pattern)):
-        conn = sqlite3.connect(str(path))
-        try:
-            result = conn.execute("PRAGMA integrity_check").fetchall()
-        finally:
-            conn.close()
-        assert result == [("ok",)], f"{path.name}: {result}"
+        integrity_of(path)
         checked.append(path.name)
     return checked
 
@@ -274,7 +279,8 @@ def test_kill_during_an_outbox_drain(tmp_path: Path, display: str) -> None:
     try:
         # RATINGS ratings while the broker is away: they wait in the outbox
         child = Child("drain", data, cfg)
-        child.read_until(lambda lines: sum(1 for x in lines if x.startswith("DONE ")) >= RATINGS)
+        child.read_until(lambda lines: sum(1 for x in lines if x.startswith("DONE ")) >= RATINGS,
+                         timeout_s=900)
         lab.start()
         receiver = lab.receiver()
         receiver.start()
@@ -295,7 +301,7 @@ def test_kill_during_an_outbox_drain(tmp_path: Path, display: str) -> None:
         ids = [r["id"] for r in receiver.records("rating")]
         assert len(ids) == len(set(ids)) == RATINGS  # none lost, none stored twice
         integrity(data)
-        integrity(tmp_path / "fleet")
+        assert integrity_of(tmp_path / "fleet" / "fleet.db")  # the receiver's database
         restart_to_attract(data, cfg, display)
         integrity(data)
     finally:

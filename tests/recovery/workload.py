@@ -103,7 +103,7 @@ def drain(kiosk, n: int, arg: str) -> str:  # type: ignore[no-untyped-def]
     return f"drained {kiosk.reporter.outbox.depth}"
 
 
-RATINGS = 500  # as tests/recovery/test_recovery_kill.py expects
+RATINGS = 300  # as tests/recovery/test_recovery_kill.py expects
 
 OPERATIONS = {"rating": rating, "queue": queue, "catalogue": catalogue, "print": print_proof,
               "drain": drain}
