@@ -90,6 +90,7 @@ def _soak(config: KioskConfig, options: SoakOptions, data_dir: Path, scratch: Pa
     incidents = Incidents(pilot, clock, broker=lab.broker if lab else None)
     sampler = Sampler([data_dir], trace=options.trace, stall_ms=options.targets.max_ui_work_ms)
     failures: list[str] = []
+    slow: list[dict[str, Any]] = []  # sessions with a frame over the limit, and what they did
     broker_down_at: int | None = None
     rest_threads = threading.active_count()
 
@@ -116,8 +117,10 @@ def _soak(config: KioskConfig, options: SoakOptions, data_dir: Path, scratch: Pa
     total = options.warmup + options.sessions
     try:
         for n in range(1, total + 1):
+            before = len(pilot.cpu_times)
             try:
-                driver.play()
+                played = driver.play()
+                _note_slow(slow, n, played, pilot, before, options.targets.max_ui_work_ms)
             except Exception as exc:  # a stuck screen is a finding, not the end of the run
                 failures.append(f"session {n}: {exc}")
                 log.exception("soak: session %d failed", n)
@@ -154,7 +157,17 @@ def _soak(config: KioskConfig, options: SoakOptions, data_dir: Path, scratch: Pa
     report = _report(options, sampler.samples, driver, incidents, failures,
                      time.monotonic() - started, fleet)
     report["data_dir"] = str(data_dir)
+    report["slow_sessions"] = slow[:50]
     return report
+
+
+def _note_slow(slow: list[dict[str, Any]], n: int, played: dict[str, Any], pilot: Any,
+               before: int, limit_ms: float) -> None:
+    cpu = pilot.cpu_times[before:]
+    work = pilot.ui_work_times()[before:]
+    if cpu and (max(cpu) * 1000 > limit_ms or max(work) * 1000 > limit_ms):
+        slow.append({"session": n, **played, "max_ui_cpu_ms": round(max(cpu) * 1000, 1),
+                     "max_ui_work_ms": round(max(work) * 1000, 1)})
 
 
 def _drain(pilot: Any, kiosk: Any, incidents: Any, lab: Any) -> dict[str, Any]:
