@@ -31,7 +31,9 @@ def add_cli(sub: Any, config_args: Callable[[argparse.ArgumentParser], None],
     soak.add_argument("--fleet", action="store_true",
                       help="report to a real mosquitto (TLS) that goes down and comes back")
     soak.add_argument("--no-trace", dest="trace", action="store_false",
-                      help="without tracemalloc (faster; no heap growth figures)")
+                      help="without tracemalloc: no heap figures, but frame times are judged "
+                           "(tracing slows every allocation, so a traced run reports frame "
+                           "times without holding them to the target)")
     soak.add_argument("--data-dir", type=Path, default=None,
                       help="keep the terminal's databases here (default: a temporary folder)")
     soak.add_argument("--wall-clock", action="store_true",

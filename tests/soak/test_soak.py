@@ -35,7 +35,8 @@ def run_soak(tmp_path: Path, *extra: str) -> tuple[int, dict, str]:
 
 
 def test_a_hundred_sessions_leave_nothing_behind(tmp_path: Path) -> None:
-    code, report, stderr = run_soak(tmp_path)
+    # without tracemalloc, so that frame times are real (the bench run traces the heap)
+    code, report, stderr = run_soak(tmp_path, "--no-trace")
     assert report, f"no report: {stderr}"
     print(json.dumps({k: report[k] for k in ("seconds", "rss_growth_mb", "heap_growth_mb",
                                              "threads_growth", "fds_growth", "max_ui_work_ms",
@@ -45,7 +46,7 @@ def test_a_hundred_sessions_leave_nothing_behind(tmp_path: Path) -> None:
     assert report["threads_growth"] <= 0, report["threads_new"]
     assert report["fds_growth"] <= 0, report["fds_new"]
     assert report["rss_growth_mb"] < 10, report["samples"][-1]["top_growth"]
-    assert report["max_ui_cpu_ms"] <= 100
+    assert report["max_ui_cpu_ms"] <= 100, report["slow_sessions"]
     assert code == 0 and report["ok"], report["violations"]
     # every service on the home screen was played, and the hardware misbehaved
     played = {key.split(":", 1)[1] for key in report["played"] if key.startswith("flow:")}
@@ -70,6 +71,8 @@ def test_the_verdict_names_every_missed_target() -> None:
     assert any("3 records still in the outbox" in m for m in missed)
     quiet = verdict(report, Targets(wall_clock=True))
     assert any("140.0 ms of UI work, wall clock" in m for m in quiet)
+    traced = verdict(dict(report, traced=True), Targets(wall_clock=True))
+    assert len(traced) == 4 and not any("ms of UI" in m for m in traced)
     clean = dict(report, rss_growth_mb=1.0, threads_growth=0, fds_growth=0,
                  max_ui_cpu_ms=30.0, fleet=None)
     assert verdict(clean, Targets()) == []
