@@ -82,6 +82,7 @@ class Sample:
     cpu_stalls: int  # frames whose UI-thread CPU time exceeded the stall limit
     top_growth: list[dict[str, object]] = field(default_factory=list)
     thread_names: list[str] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)  # e.g. Kivy's cache sizes
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -115,7 +116,8 @@ class Sampler:
 
     def take(self, sessions: int, ui_work_s: list[float], ui_cpu_s: list[float],
              settle: Callable[[Callable[[], bool]], None] | None = None,
-             rest_threads: int | None = None) -> Sample:
+             rest_threads: int | None = None,
+             extra: Callable[[], dict[str, object]] | None = None) -> Sample:
         if settle is not None and rest_threads is not None:
             settle(lambda: threading.active_count() <= rest_threads)
         gc.collect()
@@ -149,7 +151,8 @@ class Sampler:
             max_ui_cpu_ms=round(max(ui_cpu_s, default=0.0) * 1000, 1),
             cpu_stalls=sum(1 for c in ui_cpu_s if c * 1000 > self.stall_ms),
             top_growth=top,
-            thread_names=sorted(t.name for t in threading.enumerate()))
+            thread_names=sorted(t.name for t in threading.enumerate()),
+            extra={"gc_objects": len(gc.get_objects()), **(extra() if extra else {})})
         self.samples.append(sample)
         return sample
 
