@@ -152,9 +152,18 @@ class Sampler:
             cpu_stalls=sum(1 for c in ui_cpu_s if c * 1000 > self.stall_ms),
             top_growth=top,
             thread_names=sorted(t.name for t in threading.enumerate()),
-            extra={"gc_objects": len(gc.get_objects()), **(extra() if extra else {})})
+            extra={"gc_objects": len(gc.get_objects()), "types": _type_counts(),
+                   **(extra() if extra else {})})
         self.samples.append(sample)
         return sample
+
+
+def _type_counts(top: int = 200) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:top])
 
 
 _ROOT = str(Path(__file__).resolve().parents[2]) + os.sep

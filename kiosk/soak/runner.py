@@ -162,6 +162,14 @@ def _soak(config: KioskConfig, options: SoakOptions, data_dir: Path, scratch: Pa
     return report
 
 
+def _types_growth(first: Sample, last: Sample, top: int = 12) -> dict[str, int]:
+    """The object types whose number grew most since warm-up (gc-tracked objects)."""
+    before, after = first.extra.get("types", {}), last.extra.get("types", {})
+    assert isinstance(before, dict) and isinstance(after, dict)
+    growth = {name: n - before.get(name, 0) for name, n in after.items()}
+    return dict(sorted(((k, v) for k, v in growth.items() if v > 0), key=lambda kv: -kv[1])[:top])
+
+
 def _kivy_caches() -> dict[str, object]:
     """Entries in each of Kivy's caches (label textures, images, kv files): a growing one is
     memory that tracemalloc does not see (textures live in the GL driver)."""
@@ -209,6 +217,7 @@ def _report(options: SoakOptions, samples: list[Sample], driver: Any, incidents:
         "fds_growth": last.fds - baseline.fds,
         "fds_new": {k: n - baseline.fd_targets.get(k, 0) for k, n in last.fd_targets.items()
                     if n > baseline.fd_targets.get(k, 0)},
+        "objects_growth": _types_growth(baseline, last),
         "threads_new": sorted(set(last.thread_names) - set(baseline.thread_names)),
         "max_ui_work_ms": max(s.max_ui_work_ms for s in samples),
         "max_ui_cpu_ms": max(s.max_ui_cpu_ms for s in samples),
