@@ -79,8 +79,26 @@ class Kiosk:
         try:
             if self.catalogue is not None:
                 self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
+            self._warm_up_printing()
         finally:
             self.started.set()
+
+    def _warm_up_printing(self) -> None:
+        """Read the printer font's tables and PIL's image plugins now, on the worker: ~30 MB
+        read once, which the soak saw arriving with the first slip (and in its frame)."""
+        if self.devices.get("printer") is None:
+            return
+        try:
+            from PIL import Image
+
+            from drivers.printer.fonts import default_glyphs
+
+            Image.init()
+            glyphs = default_glyphs()
+            for ch in "证明打印号01":
+                glyphs.cell(ch)
+        except Exception as exc:  # a missing font is reported when printing, not here
+            log.warning("printer fonts not preloaded: %s", exc)
 
     def tick(self) -> None:
         """Timers and health; called a few times a second on the UI thread."""
