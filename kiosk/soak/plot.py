@@ -9,8 +9,8 @@ from typing import Any
 #: (sample field, panel title, unit)
 PANELS = (("rss_mb", "RSS", "MB"), ("heap_mb", "Python heap (tracemalloc)", "MB"),
           ("threads", "threads", ""), ("fds", "open file descriptors", ""),
-          ("max_ui_work_ms", "max UI work per frame", "ms"), ("sqlite_total_kb", "SQLite files",
-                                                                "KB"))
+          ("max_ui_cpu_ms", "max UI-thread CPU per frame", "ms"),
+          ("sqlite_total_kb", "SQLite files", "KB"))
 
 
 def write_plot(report: dict[str, Any], path: Path, size: tuple[int, int] = (1200, 800)) -> Path:
@@ -21,8 +21,8 @@ def write_plot(report: dict[str, Any], path: Path, size: tuple[int, int] = (1200
     draw = ImageDraw.Draw(image)
     title = (f"kiosk soak: {report['sessions']} sessions after {report['warmup_sessions']} "
              f"warm-up; RSS growth {report['rss_growth_mb']} MB, threads "
-             f"{report['threads_growth']:+d}, fds {report['fds_growth']:+d}, max UI work "
-             f"{report['max_ui_work_ms']} ms")
+             f"{report['threads_growth']:+d}, fds {report['fds_growth']:+d}, max UI-thread CPU "
+             f"{report['max_ui_cpu_ms']} ms per frame")
     draw.text((20, 10), title, fill="black")
     columns, rows = 3, 2
     width, height = (size[0] - 40) // columns, (size[1] - 50) // rows
@@ -36,7 +36,7 @@ def write_plot(report: dict[str, Any], path: Path, size: tuple[int, int] = (1200
         top = 40 + (index // columns) * height
         _panel(draw, (left, top, left + width - 20, top + height - 20), xs, ys,
                f"{label} ({unit})" if unit else label,
-               limit=100.0 if key == "max_ui_work_ms" else None)
+               limit=100.0 if key == "max_ui_cpu_ms" else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
