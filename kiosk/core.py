@@ -7,6 +7,7 @@ without a window. Nothing here imports Kivy.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,17 +62,52 @@ class Kiosk:
     simulation: Simulation | None = None
     screenshots: ScreenshotStore | None = None  # remote screenshots, deleted after retention
     out_of_service: tuple[bool, str] = field(default=(False, ""))
+    #: set when everything, the deferred part included, has started
+    started: threading.Event = field(default_factory=threading.Event)
 
-    def start(self) -> None:
+    def start(self, defer: bool = False) -> None:
+        """Start devices, telemetry and the catalogue. With ``defer`` the catalogue (verifying
+        the bundle, building its pinyin search index: seconds on a terminal's CPU) waits for
+        :meth:`start_deferred`, which the app calls once the attract screen is up."""
         log.info("kiosk %s starting (profile %s, config %s)", self.config.terminal.id,
                  self.config.profile, self.config.config_hash())
         self.devices.start_all()
         if self.screenshots is not None:
             self.screenshots.prune()
-        if self.catalogue is not None:
-            self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
         if self.reporter is not None:
             self.reporter.start()
+        if not defer:
+            self._start_catalogue()
+
+    def start_deferred(self) -> None:
+        """What the attract screen does not need, on a worker thread (the guide service
+        shows as unavailable until its catalogue is loaded)."""
+        self.handoff.run_in_worker(self._start_catalogue)
+
+    def _start_catalogue(self) -> None:
+        try:
+            if self.catalogue is not None:
+                self.catalogue.start()  # never raises: a bad bundle leaves "guide" unavailable
+            self._warm_up_printing()
+        finally:
+            self.started.set()
+
+    def _warm_up_printing(self) -> None:
+        """Read the printer font's tables and PIL's image plugins now, on the worker: ~30 MB
+        read once, which the soak saw arriving with the first slip (and in its frame)."""
+        if self.devices.get("printer") is None:
+            return
+        try:
+            from PIL import Image
+
+            from drivers.printer.fonts import default_glyphs
+
+            Image.init()
+            glyphs = default_glyphs()
+            for ch in "证明打印号01":
+                glyphs.cell(ch)
+        except Exception as exc:  # a missing font is reported when printing, not here
+            log.warning("printer fonts not preloaded: %s", exc)
 
     def tick(self) -> None:
         """Timers and health; called a few times a second on the UI thread."""

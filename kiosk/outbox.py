@@ -51,6 +51,10 @@ CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _FORMAT_VERSION = "1"
+#: after a long broker outage the file has grown to its peak; once the outbox is empty again
+#: and this much of it is free pages, it is compacted (VACUUM)
+COMPACT_FREE_BYTES = 1 << 20
+WAL_LIMIT_BYTES = 4 << 20
 
 
 class OutboxError(Exception):
@@ -116,6 +120,8 @@ class Outbox:
                                        isolation_level=None, timeout=10.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # the WAL file is cut back to this after checkpoints instead of keeping its peak
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             self._db.executescript(_SCHEMA)
             self._check_format()
         except sqlite3.DatabaseError as exc:
@@ -215,7 +221,26 @@ class Outbox:
                 raise
             self._depth -= removed
             self._update_alarm()
+            if self._depth == 0 and removed:
+                self.compact()
             return removed
+
+    def compact(self, min_free_bytes: int = COMPACT_FREE_BYTES) -> bool:
+        """VACUUM when at least ``min_free_bytes`` of the file are free pages (the outbox
+        drained after an outage): the file does not keep its peak size for months."""
+        with self._lock:
+            page = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0]) * page
+            if free < min_free_bytes:
+                return False
+            try:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:  # busy: the next drain tries again
+                log.warning("outbox compaction postponed: %s", exc)
+                return False
+            log.info("outbox compacted: %d KB of free pages returned", free // 1024)
+            return True
 
     # -- state ---------------------------------------------------------------------------------
     def _count(self) -> int:

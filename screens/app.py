@@ -130,6 +130,7 @@ class KioskApp(App):
         self._tick_event = None
         self.notifier: Any = None
         self._watchdog_event: Any = None
+        self._is_ready = False
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate; ``.kv`` passes ``app.lang`` so that texts rebind on a language switch."""
@@ -184,7 +185,7 @@ class KioskApp(App):
         self._tick_event = Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 0.2)
         if self.kiosk.remote is not None:
             self.kiosk.remote.attach_ui(RemoteUi(self))
-        self.kiosk.start()
+        self.kiosk.start(defer=True)  # the rest once the attract screen is up (_ready)
         manager.current = "attract"
         from kiosk.watchdog import Notifier
 
@@ -198,7 +199,8 @@ class KioskApp(App):
         when the loop hangs the keep-alives stop and systemd restarts the kiosk."""
         self.stop_watchdog()
         self.notifier = notifier
-        notifier.ready(f"serving as {self.kiosk.config.terminal.id}")
+        if self._is_ready:  # READY=1 is sent once the attract screen accepts touches (_ready)
+            notifier.ready(f"serving as {self.kiosk.config.terminal.id}")
         if notifier.interval_s > 0:
             notifier.keepalive()
             self._watchdog_event = Clock.schedule_interval(lambda _dt: notifier.keepalive(),
@@ -223,7 +225,16 @@ class KioskApp(App):
         return tab
 
     def on_start(self) -> None:
-        self.controller.warm_up(on_done=self._freeze_heap)
+        self.controller.warm_up(on_done=self._ready)
+
+    def _ready(self) -> None:
+        """Warmed up and on the attract screen: tell the supervisor (systemd Type=notify)."""
+        from kiosk.cli.ready import notify_ready
+
+        self._freeze_heap()
+        self._is_ready = True
+        notify_ready(self.notifier)
+        self.kiosk.start_deferred()
 
     @staticmethod
     def _freeze_heap() -> None:

@@ -15,8 +15,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 _DROP = re.compile(r"[\s\u3000《》〈〉“”‘’\"'（）()\[\]【】、，,。．.·・:：;；!！?？/\\_—–-]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z0-9]+")
@@ -42,6 +40,8 @@ def tokens(text: str) -> tuple[tuple[str, ...], ...]:
     ``text`` should be normalised. Characters pypinyin does not know are kept as themselves
     (so they can still match literally).
     """
+    from pypinyin import Style, lazy_pinyin  # 0.5 s of dictionaries: not at start-up
+
     out: list[tuple[str, ...]] = []
     for piece in lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: list(chars)):
         piece = piece.lower()

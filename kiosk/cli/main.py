@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--emulate", type=_kinds, default=frozenset(),
                       help="as for run: e.g. idcard,printer")
 
+    from kiosk.soak.cli import add_cli as add_soak_cli
+
+    add_soak_cli(sub, _config_args, _size, _kinds)  # kiosk soak --sessions N …
+
     bench = sub.add_parser("bench", help="run the benchmarks and print their figures")
     bench.add_argument("-k", dest="keyword", default="",
                        help="only benchmarks whose name matches (pytest -k)")
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         return check_command(config, deploy=args.deploy, prog="kiosk")
     if args.command == "run":
         return _run(config, args)
+    if args.command == "soak":
+        from kiosk.soak.cli import run as run_soak
+
+        return run_soak(config, args)
     if args.command == "demo":
         from kiosk.cli.demo import run_demo
 

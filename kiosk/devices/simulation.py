@@ -163,6 +163,19 @@ class Simulation:
                                cutter_error=False, error=False)
         self._on_device_thread("printer", lambda printer: printer.set_status(status))
 
+    def unplug(self, kind: str) -> None:
+        """The device's cable is pulled (the reader's USB-serial port goes away)."""
+        if kind == "idcard" and self._sam_server is not None:
+            self._sam_server.unplug()
+            return
+        self._on_device_thread(kind, lambda device: device.set_available(False))
+
+    def plug(self, kind: str) -> None:
+        if kind == "idcard" and self._sam_server is not None:
+            self._sam_server.plug()
+            return
+        self._on_device_thread(kind, lambda device: device.set_available(True))
+
     def press_rating(self, level: str) -> None:
         self._on_device_thread("ratingpad", lambda pad: pad.press(level))
 

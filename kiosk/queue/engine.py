@@ -71,6 +71,10 @@ from kiosk.queue.models import (
     label,
 )
 
+#: days of tickets the queue database keeps (wait estimates use the recent weeks); older days
+#: are deleted once a day and their pages reused, so the file stays bounded
+KEEP_DAYS = 31
+
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -105,6 +109,7 @@ class QueueEngine:
         self._conn.execute(f"CREATE INDEX IF NOT EXISTS tickets_serve ON tickets "
                            f"(day, {QUEUE}, state, priority, issued_at)")
         self._closed = False
+        self._purged_on: str | None = None
 
     # -- plumbing --------------------------------------------------------------------------------
     def close(self) -> None:
@@ -310,6 +315,8 @@ class QueueEngine:
         request_id = self._request_id(request_id)
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
+        if self._purged_on != now.date().isoformat():
+            self.purge()  # once a day: a terminal runs for months on this file
         with self._write() as conn:
             done = self._already_done(conn, request_id, now_ts)
             if done is not None:
@@ -321,6 +328,20 @@ class QueueEngine:
                                number=number, priority=int(prio), holder=mask_name(holder_name),
                                terminal=str(terminal)[:40], source="online", issued_at=now_ts)
             return self._ticket(conn, row, now_ts)
+
+    def purge(self, keep_days: int = KEEP_DAYS) -> int:
+        """Forget days older than ``keep_days`` (tickets, counters, appointments, window
+        overrides): the database stays the size of a few weeks. Returns tickets removed."""
+        today = datetime.fromtimestamp(self._clock(), self.tz).date()
+        cutoff = (today - timedelta(days=keep_days)).isoformat()
+        with self._write() as conn:
+            removed = conn.execute("DELETE FROM tickets WHERE day < ?", (cutoff,)).rowcount
+            for table in ("counters", "appointments", "window_overrides"):
+                conn.execute(f"DELETE FROM {table} WHERE day < ?", (cutoff,))
+        self._purged_on = today.isoformat()
+        if removed:
+            log.info("queue: %d tickets from before %s removed", removed, cutoff)
+        return removed
 
     def ticket(self, ticket_id: str) -> Ticket:
         now_ts = self._clock()
@@ -622,6 +643,8 @@ class QueueEngine:
         request_id = self._request_id(request_id)
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
+        if self._purged_on != now.date().isoformat():
+            self.purge()  # once a day: a terminal runs for months on this file
         with self._write() as conn:
             done = self._already_done(conn, request_id, now_ts)
             if done is not None:
