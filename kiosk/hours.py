@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.config_parts import DAY_NAMES
+from config.parts import DAY_NAMES
 
 _ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -51,7 +51,11 @@ class QueueHttpServer:
         self._sock.setblocking(False)
         self._host = host
         self._purge_every_s = purge_every_s
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
+        # the access log (request lines) only at DEBUG, through the root logger's handlers and
+        # their personal-data filter (log_config=None: uvicorn adds no handlers of its own)
+        debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+        config = uvicorn.Config(self.app, log_level="debug" if debug else "warning",
+                                access_log=debug, log_config=None,
                                 ssl_certfile=str(cert) if cert else None,
                                 ssl_keyfile=str(key) if key else None,
                                 timeout_keep_alive=120, lifespan="off",

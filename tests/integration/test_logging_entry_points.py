@@ -18,9 +18,13 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_the_hall_server_masks_id_and_phone_numbers_in_its_log(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
+    key_dir = tmp_path / "secret"  # the ID-number key lives outside the database folder
+    key_dir.mkdir(mode=0o700)
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.queue", "serve", "--db",
-                             str(tmp_path / "hall.sqlite"), "--port", "0", "--log-level",
-                             "DEBUG"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                             str(tmp_path / "db" / "hall.sqlite"), "--port", "0",
+                             "--key-file", str(key_dir / "id.key"), "--log-level", "DEBUG"],
+                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

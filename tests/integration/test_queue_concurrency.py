@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -89,26 +88,31 @@ def test_eight_threads_eight_connections(tmp_path: Path) -> None:
 
 
 WORKER = """
-import json, sys, time
+import json, os, sys, time
 from kiosk.queue import QueueEngine, QueueSettings
-db, start, count, offset = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+db, flags, count, offset = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 engine = QueueEngine(db, QueueSettings())
-while time.time() < start:
-    time.sleep(0.001)
 cats = "ABCD"
-t0 = time.time()
-out = [engine.issue_ticket(cats[(offset + i) % 4]).number for i in range(count)]
-t1 = time.time()
+out = [engine.issue_ticket(cats[offset % 4]).number]
+# a barrier: the rest is issued only once every process holds a ticket, so all four are
+# issuing at the same time by construction (bounded wait)
+open(os.path.join(flags, str(offset)), "w").close()
+deadline = time.monotonic() + 60
+while len(os.listdir(flags)) < 4 and time.monotonic() < deadline:
+    time.sleep(0.005)
+waited = len(os.listdir(flags))
+out += [engine.issue_ticket(cats[(offset + i) % 4]).number for i in range(1, count)]
 engine.close()
-print(json.dumps({"numbers": out, "t0": t0, "t1": t1}))
+print(json.dumps({"numbers": out, "saw": waited}))
 """
 
 
 def test_four_processes_one_database(tmp_path: Path) -> None:
     db = tmp_path / "queue.sqlite"
     QueueEngine(db, QueueSettings()).close()  # schema in place before the race
-    start = time.time() + 2.0  # every process is imported and waiting by then
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(db), str(start), "200",
+    flags = tmp_path / "started"
+    flags.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(db), str(flags), "200",
                                str(i)], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -121,5 +125,6 @@ def test_four_processes_one_database(tmp_path: Path) -> None:
     numbers = [n for result in results for n in result["numbers"]]
     assert len(numbers) == 800
     check_numbers(numbers, db)
-    # all four were issuing at the same time (SQLite's write lock orders them)
-    assert max(r["t0"] for r in results) < min(r["t1"] for r in results)
+    # all four were issuing at the same time (SQLite's write lock orders them): each saw the
+    # other three holding a ticket before it issued the rest
+    assert [r["saw"] for r in results] == [4, 4, 4, 4]

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.queue.settings import CategorySettings, QueueSettings, WindowSettings
-
+from config.queue import CategorySettings, QueueSettings, WindowSettings
 from kiosk.outbox import Outbox
 from kiosk.queue.engine import KEEP_DAYS, QueueEngine
 from kiosk.queue.hours import OpeningHours
