@@ -86,7 +86,8 @@ def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
     ignored. Offline transitions are remembered for flapping."""
     ts = int(payload["ts"])
     values = payload["values"]
-    _seen(term, ts, now) if values.get("online") else None
+    if values.get("online"):  # an "offline" (the Will) is not a sign of life
+        _seen(term, ts, now)
     online = bool(values.get("online"))
     if term.presence_ts is not None and ts <= term.presence_ts:
         # A Last Will carries the time its client was set up, which is before the "online"
