@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from fleet.auth import NotFound, Principal
+from fleet.auth import NotFound, Principal, region_prefix
 from fleet.clock import iso
 from fleet.models import Alarm, Terminal
 from fleet.services import Page, clamp_page
@@ -183,7 +183,7 @@ def _query(principal: Principal, *, region: str = "", site: str = "", online: bo
            None, q: str = "") -> Any:
     stmt = select(Terminal).where(principal.scope_column(Terminal.region_code))
     if region:
-        stmt = stmt.where(Terminal.region_code.startswith(region, autoescape=True))
+        stmt = stmt.where(region_prefix(Terminal.region_code, region))
     if site:
         stmt = stmt.where(Terminal.site == site)
     if online is not None:
