@@ -191,14 +191,14 @@ class Ingestor:
         # terminals: one query for the batch, created on first sight, sorted (lock order)
         ids = sorted({v.terminal for v in valid} | {q["terminal"] for q in bad
                                                     if q["terminal"]})
-        cache: dict[str, Terminal] = {t.id: t for t in session.scalars(
+        terms: dict[str, Terminal] = {t.id: t for t in session.scalars(
             select(Terminal).where(Terminal.id.in_(ids)))} if ids else {}
         region_of = {v.terminal: v.region for v in valid}
 
         valid_ids = {v.terminal for v in valid}
         for tid in ids:
-            if tid not in cache and tid in valid_ids:
-                cache[tid] = terminal_service.new_terminal(session, tid, region_of[tid], now)
+            if tid not in terms and tid in valid_ids:
+                terms[tid] = terminal_service.new_terminal(session, tid, region_of[tid], now)
         # invalid payloads
         for row in bad:
             region = row.pop("_region")
@@ -227,7 +227,7 @@ class Ingestor:
         bad_rating_terminals: set[str] = set()
         for v in (*by_kind["rating"].values(), *by_kind["event"].values(),
                   *by_kind["command_result"].values()):
-            term = cache[v.terminal]
+            term = terms[v.terminal]
             term.last_seen = max(term.last_seen or 0, int(v.payload["ts"]))
             term.last_received = now
         if new_ratings:
@@ -247,7 +247,7 @@ class Ingestor:
                 command_service.record_result(session, row, now)
         # latest state, oldest first so the newest wins within the batch
         for v in sorted(states, key=lambda s: int(s.payload["ts"])):
-            term = cache[v.terminal]
+            term = terms[v.terminal]
             if v.kind == "presence":
                 if terminal_service.apply_presence(term, v.payload, now, rules):
                     touched_presence.add(term.id)
@@ -264,10 +264,10 @@ class Ingestor:
         session.flush()
         alarms.preload(session, touched_presence | touched_health | bad_rating_terminals)
         for tid in sorted(touched_presence | touched_health):
-            alarms.evaluate_terminal(session, cache[tid], now, rules, result.changes,
+            alarms.evaluate_terminal(session, terms[tid], now, rules, result.changes,
                                      health=tid in touched_health, presence=True)
         for tid in sorted(bad_rating_terminals):
-            alarms.evaluate_bad_ratings(session, cache[tid], now, rules, result.changes)
+            alarms.evaluate_bad_ratings(session, terms[tid], now, rules, result.changes)
         alarms.forget_preloaded(session)
         self._count(session, result)
         return result
@@ -363,23 +363,24 @@ class Ingestor:
 
     def _upsert_counts(self, session: Session, model: Any, rows: list[dict[str, Any]],
                        keys: list[str]) -> None:
-        insert = insert_for(session)
-        for start in range(0, len(rows), 500):
-            stmt = insert(model).values(rows[start:start + 500])
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
-                "count": model.count + stmt.excluded.count})
-            session.execute(stmt)
+        """``count += n`` per key, executemany of one cached statement (rows sorted by key,
+        so two workers lock them in the same order)."""
+        if not rows:
+            return
+        stmt = insert_for(session)(model)
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
+            "count": model.count + stmt.excluded.count})
+        session.execute(stmt, rows)
 
     def _count(self, session: Session, result: BatchResult) -> None:
         values = {"received": result.received, "stored": result.stored,
                   "duplicates": result.duplicates, "invalid": result.invalid}
         rows = [{"worker": self.worker, "name": k, "value": n} for k, n in values.items() if n]
         if rows:
-            insert = insert_for(session)
-            stmt = insert(IngestCounter).values(rows)
+            stmt = insert_for(session)(IngestCounter)
             stmt = stmt.on_conflict_do_update(index_elements=["worker", "name"], set_={
                 "value": IngestCounter.value + stmt.excluded.value})
-            session.execute(stmt)
+            session.execute(stmt, rows)
 
 
 @cache

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fleet.auth import Invalid, NotFound, Principal
+from fleet.auth import Invalid, NotFound, Principal, region_prefix
 from fleet.clock import iso
 from fleet.models import Alarm, Quarantine, Rating, Terminal
 from fleet.services import Page, clamp_page
@@ -187,7 +187,7 @@ def list_alarms(session: Session, principal: Principal, *, state: str = "", term
     if type_:
         stmt = stmt.where(Alarm.type == type_)
     if region:
-        stmt = stmt.where(Alarm.region_code.startswith(region, autoescape=True))
+        stmt = stmt.where(region_prefix(Alarm.region_code, region))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Alarm.since.desc(), Alarm.id.desc())
                            .offset((page - 1) * per_page).limit(per_page))

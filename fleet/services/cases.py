@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from fleet.auth import Invalid, NotFound, Principal
+from fleet.auth import Invalid, NotFound, Principal, region_prefix
 from fleet.clock import iso, local_date
 from fleet.models import Case, CaseAudit, Rating, Terminal
 from fleet.services import Page, alarms, clamp_page
@@ -105,7 +105,7 @@ def list_cases(session: Session, principal: Principal, *, state: str = "",
     if terminal:
         stmt = stmt.where(Case.terminal == terminal)
     if region:
-        stmt = stmt.where(Case.region_code.startswith(region, autoescape=True))
+        stmt = stmt.where(region_prefix(Case.region_code, region))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Case.deadline, Case.id).offset((page - 1) * per_page)
                            .limit(per_page))

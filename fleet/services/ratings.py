@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fleet.auth import Invalid, Principal
+from fleet.auth import Invalid, Principal, region_prefix
 from fleet.models import (
     RatingCount,
     RatingRegionDay,
@@ -77,7 +77,7 @@ def summary(session: Session, principal: Principal, *, region: str = "", site: s
     def where(stmt: Any, table: Any) -> Any:
         stmt = stmt.where(principal.scope_column(table.region_code))
         if region:
-            stmt = stmt.where(table.region_code.startswith(region, autoescape=True))
+            stmt = stmt.where(region_prefix(table.region_code, region))
         if terminal:
             stmt = stmt.where(table.terminal == terminal)  # only on per-terminal tables
         if date_from:

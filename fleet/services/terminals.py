@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from fleet.auth import NotFound, Principal
+from fleet.auth import NotFound, Principal, region_prefix
 from fleet.clock import iso
 from fleet.models import Alarm, Terminal
 from fleet.services import Page, clamp_page
@@ -86,7 +86,8 @@ def apply_presence(term: Terminal, payload: dict[str, Any], now: int,
     ignored. Offline transitions are remembered for flapping."""
     ts = int(payload["ts"])
     values = payload["values"]
-    _seen(term, ts, now) if values.get("online") else None
+    if values.get("online"):  # an "offline" (the Will) is not a sign of life
+        _seen(term, ts, now)
     online = bool(values.get("online"))
     if term.presence_ts is not None and ts <= term.presence_ts:
         # A Last Will carries the time its client was set up, which is before the "online"
@@ -182,7 +183,7 @@ def _query(principal: Principal, *, region: str = "", site: str = "", online: bo
            None, q: str = "") -> Any:
     stmt = select(Terminal).where(principal.scope_column(Terminal.region_code))
     if region:
-        stmt = stmt.where(Terminal.region_code.startswith(region, autoescape=True))
+        stmt = stmt.where(region_prefix(Terminal.region_code, region))
     if site:
         stmt = stmt.where(Terminal.site == site)
     if online is not None:

@@ -70,8 +70,9 @@ def test_registry_keeps_the_newest_state_by_payload_time(feed, fleet_db):
     feed(topic(R, T, "birth"), birth(T, R, t0, site="历下区政务服务中心"))
     feed(topic(R, T, "state"), presence(T, True, t0 + 10))
     feed(topic(R, T, "health"), health(T, t0 + 2000, paper="near_end"))
-    # an older presence and health that arrive late change nothing
-    feed(topic(R, T, "state"), presence(T, False, t0 + 5))
+    # an older presence and health that arrive late change nothing (a Last Will, whose
+    # time is its connection's set-up, is the exception: tests/console/test_presence_will.py)
+    feed(topic(R, T, "state"), presence(T, False, t0 + 5, reason="shutdown"))
     feed(topic(R, T, "health"), health(T, t0 + 1000, paper="out"))
     with fleet_db.session() as s:
         term = s.get(Terminal, T)

@@ -35,6 +35,25 @@ def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     return predicate()
 
 
+def _publish_raw(lab: FleetLab, terminal: str, messages: list[tuple[str, bytes]]) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    tls = lab.tls(terminal)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{terminal}-raw",
+                         protocol=mqtt.MQTTv311)
+    client.tls_set(ca_certs=tls["ca_file"], certfile=tls["cert_file"],
+                   keyfile=tls["key_file"])
+    client.connect("127.0.0.1", lab.port)
+    client.loop_start()
+    try:
+        for topic, payload in messages:
+            client.publish(topic, payload, qos=1).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def _token(db_url: str, role: str, name: str, region: str = "") -> str:
     from fleet.db import Database
     from fleet.services import users
@@ -113,6 +132,18 @@ def test_terminal_to_api_over_real_broker_and_server(tmp_path: Path, db_url: str
                 assert [c.name for c in handled] == ["maintenance"]
                 stats = get("/api/v1/ingest/stats").json()
                 assert stats["invalid"] == 0 and stats["stored"] >= 4
+                # garbage through the broker (the terminal's own certificate, another client
+                # id) is quarantined and the worker goes on
+                _publish_raw(lab, T1, [(f"kiosk/v1/{REGION}/{T1}/rating", b"{not json"),
+                                       (f"kiosk/v1/{REGION}/{T1}/health", b"x" * 70_000)])
+                assert wait(lambda: get("/api/v1/ingest/stats").json()["invalid"] == 2)
+                reasons = get("/api/v1/ingest/stats").json()["quarantine_by_reason"]
+                assert reasons == {"bad_json": 1, "oversized": 1}
+                reporter.rate(item_code="370100-SB-001", level="satisfied")
+                assert wait(lambda: get(f"/api/v1/ratings/summary?terminal={T1}").json()
+                            ["rated"] == 2)
+                assert any(a["type"] == "invalid_data" for a in get(
+                    "/api/v1/alarms?state=active").json()["items"])
             finally:
                 reporter.stop()
             # a clean stop says offline; after the 2 s grace the timer raises the alarm
