@@ -1,6 +1,6 @@
 """Enrolment tables: one-time tokens (stored hashed) and the certificates issued.
 
-Added to the fleet database by the Alembic migration ``0003_enrolment``.
+Added to the fleet database by the Alembic migration ``0004_enrolment``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import fleet.enrolment.models  # noqa: F401 (its tables, migration 0003_enrolment)
+import fleet.enrolment.models  # noqa: F401 (its tables, migration 0004_enrolment)
 from fleet.models import Base
 
 config = context.config

@@ -1,7 +1,7 @@
 """enrolment: one-time tokens and issued terminal certificates (issue #13)
 
-Revision ID: 0003_enrolment
-Revises: 0002 (the roll-ups)
+Revision ID: 0004
+Revises: 0003 (region/day indexes)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_enrolment"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
