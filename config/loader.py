@@ -99,6 +99,11 @@ def _read_toml(path: Path, source: Source) -> tuple[dict[str, Any], dict[KeyPath
 
 def _merge(target: dict[str, Any], layer: Mapping[str, Any], path: KeyPath, sources: SourceMap,
            source: Source, lines: Mapping[KeyPath, int]) -> None:
+    if (len(path) == 2 and path[0] == "devices" and "type" in layer
+            and layer["type"] != target.get("type")):
+        # a layer that changes a device's backend starts its options afresh: the options of
+        # the backend it replaces (the demo printer's ``preview``) mean nothing to the new one
+        target.pop("options", None)
     for key, value in layer.items():
         child = (*path, key)
         current = target.get(key)

@@ -100,12 +100,13 @@ class Kiosk:
         try:
             from PIL import Image
 
-            from drivers.printer.fonts import default_glyphs
+            from drivers.printer.fonts import CELL_HEIGHT, default_glyphs
 
             Image.init()
             glyphs = default_glyphs()
-            for ch in "证明打印号01":
-                glyphs.cell(ch)
+            for size in range(1, 5):  # every text magnification a slip may use (1..4): each
+                for ch in "证明打印号01":  # size is a font face of its own, opened once
+                    glyphs.cell(ch, CELL_HEIGHT * size)
         except Exception as exc:  # a missing font is reported when printing, not here
             log.warning("printer fonts not preloaded: %s", exc)
 

@@ -32,7 +32,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.queue import schemas as s
-from kiosk.queue.errors import InvalidRequest, QueueError
+from kiosk.queue.errors import AppointmentNotFound, InvalidRequest, QueueError
 from kiosk.queue.hall import AuthError, Forbidden, Session
 from kiosk.queue.hallservice import HallService
 from kiosk.queue.models import AppointmentIn
@@ -276,6 +276,10 @@ def _api_routes(app: FastAPI) -> None:
     def check_in(body: s.CheckInIn, svc: Svc, terminal: Kiosk) -> Any:
         if not body.id_number and not body.code:
             raise InvalidRequest("请刷身份证或扫描预约码", field="id_number")
+        if not (body.id_number or "").strip() and not (body.code or "").strip():
+            # given but blank (a misread card, a scanner that sent only a line end): no
+            # booking has it, the same answer as any unknown number
+            raise AppointmentNotFound("没有查到您的预约，您可以取普通号", offer_ticket=True)
         return svc.check_in(terminal, body.id_number or "", body.code or "",
                             body.request_id).to_dict()
 

@@ -60,7 +60,7 @@ def test_elder_mode_speaks_each_screen_off_the_ui_thread(ui, voice) -> None:
     ui.wait_screen("progress")
     ui.tap("back")
     ui.wait_screen("home")
-    ui.wait_for(lambda: len(voice.history) >= 3 and not voice.playing, timeout_s=30,
+    ui.wait_for(lambda: len(voice.history) >= 3 and not voice.playing, timeout_s=90,
                 what="three screens spoken")
     texts = spoken(voice)
     assert texts[-2:] == [SCREEN_PHRASES["progress"], SCREEN_PHRASES["home"]]

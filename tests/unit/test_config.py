@@ -415,3 +415,17 @@ def test_command_line_check_and_show(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["show", "--profile", "bank"]) == 0
     shown = capsys.readouterr().out
     assert "[devices.printer]" in shown and DEMO_PIN_HASH not in shown
+
+
+def test_a_new_backend_drops_the_old_backends_options(tmp_path: Path) -> None:
+    """The demo printer's ``preview`` option means nothing to the ESC/POS driver: a site file
+    that switches the backend starts its options afresh instead of failing the option check."""
+    site = tmp_path / "site.toml"
+    site.write_text('[devices.printer]\ntype = "escpos"\nurl = "tcp://127.0.0.1:9100"\n'
+                    "options = { paper_width_mm = 80 }\n", "utf-8")
+    config = load_config("demo", site, env={})
+    assert config.devices.printer.type == "escpos"
+    assert dict(config.devices.printer.options) == {"paper_width_mm": 80}
+    same = tmp_path / "same.toml"  # the same backend keeps the profile's options
+    same.write_text("[devices.printer.options]\npaper_width_mm = 58\n", "utf-8")
+    assert load_config("demo", same, env={}).devices.printer.options.get("preview") is not None
