@@ -51,7 +51,10 @@ def test_a_hundred_sessions_leave_no_threads_or_descriptors_behind(soak) -> None
     _code, report, tmp_path = soak
     assert report["failures"] == [] and report["driver_recoveries"] == 0, report["failures"]
     assert report["threads_growth"] <= 0, report["threads_new"]
-    assert report["fds_growth"] <= 0, report["fds_new"]
+    # none grows with sessions; at most a couple opened once on first use (a font face per
+    # text size the renderer draws for the first time), never more
+    assert report["fds_growth_steady"] <= 0, report["fds_new"]
+    assert report["fds_growth"] <= 2, report["fds_new"]
     # every service on the home screen was played, and the hardware misbehaved
     played = {key.split(":", 1)[1] for key in report["played"] if key.startswith("flow:")}
     assert played == {"queue", "guide", "code", "proof", "progress", "rating", "help"}
