@@ -126,7 +126,9 @@ class AppointmentRow(Strict):
     """One booking. ``id_number`` and ``name`` are used once (a keyed hash and the masked
     name are kept); send them over HTTPS only."""
 
-    ref: str = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    # printable ASCII without blanks: a booking system's reference, and a class every regex
+    # dialect reads alike (``\s`` differs between ECMA, Python and pydantic's engine)
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[!-~]+$")
     category: str = Field(min_length=1, max_length=4, description="an unknown one is skipped")
     start: AwareDatetime = Field(description="booked time with its UTC offset")
     id_number: str = Field(default="", max_length=40)
