@@ -123,7 +123,7 @@ class Kiosk:
     def stop(self) -> None:
         self.machine.end_session("shutdown")
         if self.help is not None:
-            self.help.cancel()
+            self.help.cancel(wait=True)  # shutdown: join the poller
         if self.voice is not None:
             self.voice.close()
         self.devices.stop_all()

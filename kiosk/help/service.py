@@ -153,11 +153,15 @@ class HelpService:
         self._run_in_worker(self._deliver, call, reason, self._stop, on_update)
         return call
 
-    def cancel(self) -> None:
-        """Stop following the call (the resident left the screen; staff still see it)."""
+    def cancel(self, wait: bool = False) -> None:
+        """Stop following the call (the resident left the screen; staff still see it).
+
+        Returns at once: called on the UI thread, it must not wait for a status request in
+        flight (the poller sees ``stop`` and ends; nothing it learns is posted any more).
+        ``wait`` joins the poller, for shutdown."""
         self._stop.set()
         poller = self._poller
-        if poller is not None and poller is not threading.current_thread():
+        if wait and poller is not None and poller is not threading.current_thread():
             poller.join(timeout=5)
         self._poller = None
         self.call = None
@@ -192,7 +196,7 @@ class HelpService:
                 poller = threading.Thread(target=self._follow, name="help-poll", daemon=True,
                                           args=(channel, call, stop, on_update))
                 poller.start()
-                self._poller = poller  # started first: cancel() may join it at once
+                self._poller = poller  # started first: cancel(wait=True) may join it at once
             return
         log.warning("help call reached nobody (tried: %s)", ", ".join(tried) or "no channel")
         self._publish(replace(call, state=HelpState.UNREACHABLE, tried=tuple(tried)), stop,

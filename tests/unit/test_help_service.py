@@ -97,3 +97,38 @@ def test_the_help_event_validates_against_the_event_schema() -> None:
     broken = payloads.event("JN-LX-0001", "help", {"state": "requested"}, record_id="help-2")
     with pytest.raises(PayloadInvalid):
         validate(broken, "event")
+
+
+class HangingChannel(Channel):
+    """A hall server that stops answering in the middle of a status request."""
+
+    def __init__(self) -> None:
+        super().__init__("hall", True, states=[])
+        self.in_status = threading.Event()
+        self.release = threading.Event()
+
+    def status(self, server_id: str) -> tuple[HelpState, str]:
+        self.in_status.set()
+        self.release.wait(10)
+        return HelpState.ACKNOWLEDGED, "李工"
+
+
+def test_cancel_on_the_ui_thread_does_not_wait_for_a_hanging_status_request() -> None:
+    handoff = MainThreadHandoff()
+    channel = HangingChannel()
+    service = HelpService([channel], "x", 0.01, handoff.run_in_worker, handoff.post)
+    seen: list[HelpCall] = []
+    service.start("", seen.append)
+    assert channel.in_status.wait(5), "the poller never asked"
+    handoff.drain()  # "已通知工作人员" reached the screen
+    service.cancel()  # what the help screen does when the resident leaves
+    # the poller is still inside its request: cancel() returned without joining it
+    assert [t for t in threading.enumerate() if t.name == "help-poll"]
+    assert service.call is None
+    channel.release.set()
+    for _ in range(500):
+        if not [t for t in threading.enumerate() if t.name == "help-poll"]:
+            break
+        time.sleep(0.01)
+    handoff.drain()
+    assert [c.state for c in seen] == [HelpState.ACCEPTED]  # nothing posted after cancel
