@@ -127,6 +127,7 @@ class BrokerSpec:
     plain_port: int | None = None  # an extra loopback listener without TLS (demo only)
     persistence: bool = True
     max_queued_messages: int = 1_000_000  # a fleet receiver offline for a while loses nothing
+    max_inflight_messages: int = 1000  # > 2 × the ingest batch_size (fleet.settings)
     log_types: Sequence[str] = ("error", "warning", "notice")
     extra_lines: Sequence[str] = field(default_factory=list)
     bridge_users: Sequence[BridgeEntry] = ()  # at the centre: city bridges allowed in
@@ -163,7 +164,9 @@ def config_text(spec: BrokerSpec) -> str:
         f"persistence_location {directory}/",
         "autosave_interval 5",
         f"max_queued_messages {spec.max_queued_messages}",
-        "max_inflight_messages 100",
+        # unacknowledged QoS 1 messages per client: the ingest workers acknowledge after
+        # their batch is committed, so the window must hold more than a batch
+        f"max_inflight_messages {spec.max_inflight_messages}",
         f"log_dest file {directory / 'mosquitto.log'}",
         *[f"log_type {t}" for t in spec.log_types],
         "connection_messages true",

@@ -72,8 +72,9 @@ class Settings(BaseModel):
     ingest: bool = True  # serve also runs one ingest worker
     listen: str = "127.0.0.1:8800"
     max_payload_bytes: int = 65536
-    batch_size: int = 200
-    batch_wait_s: float = 0.05
+    batch_size: int = 500  # at most half the broker's in-flight window (fleet.broker: 1000)
+    batch_wait_s: float = 0.05  # a batch is committed this long after its first message ...
+    batch_idle_s: float = 0.01  # ... or once nothing more has come for this long
     health_raw_days: int = 7
     timer_s: float = 10.0  # alarm rules, overdue cases, command expiry, roll-ups
     command_key_file: str = ""  # Ed25519 PEM (python -m fleet.commands new-key)

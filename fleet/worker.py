@@ -92,23 +92,35 @@ class IngestWorker:
 
     # -- DB thread
     def _run(self) -> None:
-        size, wait = self.settings.batch_size, self.settings.batch_wait_s
         while not self._stop.is_set():
             try:
                 first = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            batch = [first]
-            deadline = time.monotonic() + wait
-            while len(batch) < size:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    batch.append(self._queue.get(timeout=left))
-                except queue.Empty:
-                    break
-            self._handle(batch)
+            self._handle(self._collect(first))
+
+    def _collect(self, first: Message) -> list[Message]:
+        """A batch: up to ``batch_size`` messages, within ``batch_wait_s``, closed early
+        once nothing has come for ``batch_idle_s``. The broker sends only so many
+        unacknowledged messages (its in-flight window) and this worker acknowledges after
+        the commit, so waiting for a batch the window cannot fill would only stall."""
+        size, idle = self.settings.batch_size, self.settings.batch_idle_s
+        batch = [first]
+        deadline = time.monotonic() + self.settings.batch_wait_s
+        while len(batch) < size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(left, idle)))
+            except queue.Empty:
+                break
+        return batch
 
     def _handle(self, batch: list[Message]) -> None:
         while not self._stop.is_set():
