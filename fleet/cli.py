@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from kiosk.cli.logging_setup import setup_logging
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -149,8 +150,8 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the kiosk's set-up: every record scrubbed of ID and phone numbers (no Kivy imported)
+    setup_logging("DEBUG" if args.verbose else "INFO")
     if callable(getattr(args, "func", None)):
         return int(args.func(args))
     if args.command == "simulate":

@@ -51,6 +51,7 @@ from fleet.models import (
     SessionRegionDay,
     Terminal,
 )
+from fleet.redact import redact_payload
 from fleet.schemas import errors as schema_errors
 from fleet.schemas import schema_path
 from fleet.services import Page, alarms, cases, clamp_page
@@ -157,11 +158,15 @@ class Ingestor:
     @staticmethod
     def _bad(msg: Message, terminal: str, region: str, reason: str, detail: str,
              keep: bool = True) -> dict[str, Any]:
-        # what a broken terminal sent may hold anything: ID and phone numbers are masked
-        text = scrub(msg.payload[:2048].decode("utf-8", errors="replace")) if keep else ""
+        # what a broken terminal sent may hold anything: names, addresses, photos, ID and
+        # phone numbers are masked, in the payload and in the validator's message
+        if keep:
+            text, detail = redact_payload(msg.payload, detail)
+        else:
+            text, detail = "", scrub(detail)
         return {"received": msg.received, "topic": msg.topic[:300], "terminal": terminal[:64],
                 "_region": region[:12], "kind": "", "reason": reason,
-                "detail": scrub(detail)[:2000], "payload": text}
+                "detail": detail[:2000], "payload": text}
 
     # -- the batch
     def process(self, messages: Sequence[Message]) -> BatchResult:

@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--client-id", default="fleet-receiver")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    from kiosk.cli.logging_setup import setup_logging
+
+    setup_logging("INFO")  # scrubbed of ID and phone numbers, like every entry point
     tls = {}
     if args.pki:
         tls = {"ca_file": str(args.pki / "ca.pem"), "cert_file": str(args.pki / "fleet.pem"),

@@ -67,6 +67,11 @@ class IngestWorker:
         self._thread = threading.Thread(target=self._run, name="ingest-db", daemon=True)
         self.batches = 0
         self.failures = 0
+        # timing counters (logged at stop): where a worker's time goes
+        self.messages = 0
+        self.process_s = 0.0  # validating and storing, commit included
+        self.ack_s = 0.0  # acknowledging to the broker after the commit
+        self.idle_s = 0.0  # waiting for a first message
 
     # -- MQTT thread
     def topics(self) -> list[str]:
@@ -93,10 +98,13 @@ class IngestWorker:
     # -- DB thread
     def _run(self) -> None:
         while not self._stop.is_set():
+            began = time.perf_counter()
             try:
                 first = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            finally:
+                self.idle_s += time.perf_counter() - began
             self._handle(self._collect(first))
 
     def _collect(self, first: Message) -> list[Message]:
@@ -124,8 +132,10 @@ class IngestWorker:
 
     def _handle(self, batch: list[Message]) -> None:
         while not self._stop.is_set():
+            began = time.perf_counter()
             try:
                 result = self.ingestor.process(batch)
+                self.process_s += time.perf_counter() - began
                 break
             except Exception:  # the DB is away: keep the batch, do not ack, try again
                 self.failures += 1
@@ -133,10 +143,13 @@ class IngestWorker:
                 self._stop.wait(1.0)
         else:
             return
+        began = time.perf_counter()
         for msg in batch:
             if msg.qos > 0:
                 self.client.ack(msg.mid, msg.qos)
+        self.ack_s += time.perf_counter() - began
         self.batches += 1
+        self.messages += len(batch)
         if self.on_batch is not None:
             try:
                 self.on_batch(result)
@@ -158,6 +171,13 @@ class IngestWorker:
         self.client.disconnect()
         self.client.loop_stop()
         self._thread.join(10)
+        log.info("ingest worker %s: %s", self.settings.worker, self.timing())
+
+    def timing(self) -> str:
+        per = self.messages / self.batches if self.batches else 0
+        return (f"{self.messages} messages in {self.batches} batches ({per:.0f} each); "
+                f"storing {self.process_s:.2f} s, acknowledging {self.ack_s:.2f} s, "
+                f"idle {self.idle_s:.2f} s")
 
     def snapshot(self, quiet_s: float = 1.0, timeout: float = 10.0) -> int:
         """Read the retained presence, birth and health once (not delivered to shared

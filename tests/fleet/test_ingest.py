@@ -65,6 +65,28 @@ def test_quarantined_text_is_masked(feed, fleet_db):
     assert "370102199001011234" not in row.payload and "13812345678" not in row.payload
 
 
+def test_quarantined_names_addresses_and_photos_are_masked(feed, fleet_db):
+    """A rating whose schema is broken (a name where a number belongs, personal fields the
+    contract does not have) and a payload that is not JSON at all: neither the kept text
+    nor the validator's message holds the name, the address or the photo."""
+    bad = rating(T, R)
+    bad["values"]["assess_number"] = "张三丰"  # the validator's message quotes this value
+    bad["values"]["applicant"] = {"姓名": "李四光", "address": "济南市历下区泉城路1号",
+                                  "photo": "QUJDREVGR0g=", "mobile": "13812345678"}
+    feed(topic(R, T, "rating"), bad)
+    feed(topic(R, T, "event"), '{"name": "王五福", "住址": "青岛市市南区香港中路",'
+         .encode())
+    with fleet_db.session() as s:
+        rows = s.scalars(select(Quarantine).order_by(Quarantine.id)).all()
+    assert [r.reason for r in rows] == ["schema", "bad_json"]
+    kept = " ".join(f"{r.payload} {r.detail}" for r in rows)
+    for secret in ("张三丰", "三丰", "李四光", "四光", "泉城路", "QUJDREVGR0g=", "13812345678",
+                   "王五福", "五福", "香港中路"):
+        assert secret not in kept, secret
+    assert "张**" in rows[0].payload and "assess_number" in rows[0].detail
+    assert "李**" in rows[0].payload and "王**" in rows[1].payload
+
+
 def test_registry_keeps_the_newest_state_by_payload_time(feed, fleet_db):
     t0 = feed.now
     feed(topic(R, T, "birth"), birth(T, R, t0, site="历下区政务服务中心"))
