@@ -359,3 +359,31 @@ class CommandTarget(Base):
     sent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     expires: Mapped[int] = mapped_column(BigInteger, index=True)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- coordination between fleet processes on one database
+class Lease(Base):
+    """A named lease (``fleet.lease``): the alarm timer runs in one process at a time, and an
+    ingest worker's name is held by one process. The holder renews ``expires_at``; anyone
+    may take a lease whose expiry has passed."""
+
+    __tablename__ = "fleet_leases"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)  # "timer", "worker:NAME"
+    holder: Mapped[str] = mapped_column(String(160))  # host:pid:random
+    acquired_at: Mapped[int] = mapped_column(BigInteger)
+    renewed_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- the console's notes (fleet/console/store.py)
+class AlarmNote(Base):
+    """A note written when an operator acknowledges an alarm in the console."""
+
+    __tablename__ = "console_alarm_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)

@@ -10,12 +10,15 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
 import threading
+import time
 from typing import Any
 
 from fleet.app import Services, build_services, create_app
 from fleet.clock import local_date, now_ms
 from fleet.ingest import BatchResult, Ingestor
+from fleet.lease import NameTaken
 from fleet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,12 +26,28 @@ log = logging.getLogger(__name__)
 
 class Timer:
     """Rules that depend on time passing: offline after the grace, stale health, overdue
-    cases, command expiry, health retention and roll-ups, repeated notices."""
+    cases, command expiry, health retention and roll-ups, repeated notices.
 
-    def __init__(self, services: Services) -> None:
+    However many processes serve one database, one of them runs it: each step first takes
+    or renews the ``timer`` lease (``fleet.lease``); the others wait and take over when the
+    holder stops (it releases the lease) or dies (the lease expires, ``timer_lease_s``)."""
+
+    def __init__(self, services: Services, holder: str | None = None) -> None:
+        from fleet.lease import Lease
+
         self.services = services
+        settings = services.settings
+        ttl = settings.timer_lease_s or 3 * settings.timer_s
+        self.lease = Lease(services.db, "timer", ttl, holder=holder, clock=services.now)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-timer", daemon=True)
+
+    def step(self, now: int | None = None) -> list[Any] | None:
+        """One round if this process holds the timer lease (``None`` if another does)."""
+        now = self.services.now() if now is None else now
+        if not self.lease.acquire(now):
+            return None
+        return self.tick(now)
 
     def tick(self, now: int | None = None) -> list[Any]:
         from fleet.services import alarms, cases, commands, retention
@@ -47,7 +66,7 @@ class Timer:
     def _run(self) -> None:
         while not self._stop.wait(self.services.settings.timer_s):
             try:
-                self.tick()
+                self.step()
             except Exception:
                 log.exception("timer tick failed")
 
@@ -56,7 +75,9 @@ class Timer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self.lease.release()
 
 
 def notify(services: Services, changes: list[Any]) -> None:
@@ -64,18 +85,38 @@ def notify(services: Services, changes: list[Any]) -> None:
         services.notifier.submit(changes)
 
 
+def after_commit(services: Services, result: BatchResult) -> None:
+    """Post-commit hooks of an ingest batch (its records are stored for good): the alarm
+    notices. ``result.new_events`` are the events stored for the first time, for hooks that
+    answer a terminal."""
+    notify(services, result.changes)
+
+
 def start_ingest(services: Services) -> Any:
+    """An ingest worker under this process's claim on its name (``fleet.lease``); raises
+    ``fleet.lease.NameTaken`` if another live worker has it."""
+    from fleet.lease import Renewer, claim_worker_name
     from fleet.worker import IngestWorker
 
     settings = services.settings
+    claim = Renewer(claim_worker_name(services.db, settings.worker, settings.worker_lease_s))
+    claim.start()
     ingestor = Ingestor(services.db, settings, worker=settings.worker)
-
-    def on_batch(result: BatchResult) -> None:
-        notify(services, result.changes)
-
-    worker = IngestWorker(settings, ingestor, on_batch=on_batch)
-    worker.start()
+    worker = IngestWorker(settings, ingestor, on_batch=lambda r: after_commit(services, r))
+    worker.name_claim = claim
+    try:
+        worker.start()
+    except BaseException:
+        claim.stop()
+        raise
     return worker
+
+
+def stop_ingest(worker: Any) -> None:
+    worker.stop()
+    claim = getattr(worker, "name_claim", None)
+    if claim is not None:
+        claim.stop()
 
 
 def command_publisher(settings: Settings) -> Any:
@@ -116,7 +157,12 @@ def serve(settings: Settings) -> int:
     services.notifier = Notifier.from_settings(settings.notify)
     mqtt_client = worker = None
     if settings.ingest:
-        worker = start_ingest(services)
+        try:
+            worker = start_ingest(services)
+        except NameTaken as exc:
+            print(f"kiosk-fleet serve: {exc}", file=sys.stderr)
+            services.db.dispose()
+            return 2
     if settings.mqtt:
         mqtt_client, services.publish = command_publisher(settings)
     timer = Timer(services)
@@ -140,7 +186,7 @@ def serve(settings: Settings) -> int:
     finally:
         timer.stop()
         if worker is not None:
-            worker.stop()
+            stop_ingest(worker)
         if mqtt_client is not None:
             mqtt_client.disconnect()
             mqtt_client.loop_stop()
@@ -155,22 +201,31 @@ def run_ingest(settings: Settings) -> int:
 
     services = build_services(settings)
     services.notifier = Notifier.from_settings(settings.notify)
-    worker = start_ingest(services)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    if worker.wait_connected(60):
-        print(f"ingest worker {settings.worker} subscribed on $share/{settings.share_group}",
-              flush=True)
-    else:
-        log.warning("ingest worker %s: no broker yet at %s; retrying", settings.worker,
-                    settings.mqtt)
+    try:
+        worker = start_ingest(services)
+    except NameTaken as exc:
+        print(f"kiosk-fleet ingest: {exc}", file=sys.stderr)
+        services.db.dispose()
+        return 2
+    warn_at = time.monotonic() + 60
+    while not done.is_set():  # a stop signal is obeyed while the broker is still away
+        if worker.wait_connected(0.5):
+            print(f"ingest worker {settings.worker} subscribed on $share/"
+                  f"{settings.share_group}", flush=True)
+            break
+        if time.monotonic() > warn_at:
+            log.warning("ingest worker %s: no broker yet at %s; retrying", settings.worker,
+                        settings.mqtt)
+            warn_at = float("inf")
     done.wait()
-    worker.stop()
+    stop_ingest(worker)
     if services.notifier is not None:
         services.notifier.stop()
     services.db.dispose()
     return 0
 
 
-__all__ = ["Timer", "now_ms", "run_ingest", "serve"]
+__all__ = ["Timer", "after_commit", "now_ms", "run_ingest", "serve", "start_ingest"]

@@ -77,6 +77,8 @@ class Settings(BaseModel):
     batch_idle_s: float = 0.01  # ... or once nothing more has come for this long
     health_raw_days: int = 7
     timer_s: float = 10.0  # alarm rules, overdue cases, command expiry, roll-ups
+    timer_lease_s: float = 0.0  # one timer per database (fleet.lease); 0 = 3 × timer_s
+    worker_lease_s: float = 15.0  # an ingest worker's name is held this long between renewals
     command_key_file: str = ""  # Ed25519 PEM (python -m fleet.commands new-key)
     command_ttl_s: int = 300
     evaluation_key_file: str = ""  # X25519 (python -m fleet.keys new-evaluation-key)
