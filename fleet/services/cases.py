@@ -149,11 +149,15 @@ def update_case(session: Session, principal: Principal, case_id: int, now: int, 
             case.reason = reason.strip()[:2000]
         if state in CLOSED:
             case.closed_at = now
+        # one audit row for the change, with the reason and the note that came with it
         _audit(session, case, principal.name, "transition", now, old, state,
-               reason.strip() or note)
+               "; ".join(t for t in (reason.strip(), note.strip()) if t))
+        transitioned = True
+    else:
+        transitioned = False
     if note.strip():
         case.note = note.strip()[:2000]
-        if state is None or state == case.state:
+        if not transitioned:
             _audit(session, case, principal.name, "note", now, note=note.strip())
     if assignee is not None and assignee != case.assignee:
         case.assignee = assignee[:64]

@@ -110,6 +110,19 @@ def test_case_workflow_with_reasons_and_audit(world):
     assert [(a["from"], a["to"]) for a in body["audit"] if a["action"] == "transition"] == [
         ("pending", "rectifying"), ("rectifying", "rectified"), ("rectified", "revisited")]
     assert all(a["user"] == "evaluator" for a in body["audit"] if a["action"] == "transition")
+    # a note that comes with a transition is in that one audit row, not in a second one
+    assert [(a["action"], a["to"], a["note"]) for a in body["audit"]][1:] == [
+        ("transition", "rectifying", "to rectifying"),
+        ("transition", "rectified", "to rectified"),
+        ("transition", "revisited", "to revisited")]
+    # a note alone is its own row; a reason and a note together are kept both
+    other = _case_of(call, T2)
+    call("PATCH", f"/api/v1/cases/{other['id']}", "evaluator", json={"note": "called back"})
+    resp = call("PATCH", f"/api/v1/cases/{other['id']}", "evaluator",
+                json={"state": "appealed", "reason": "not our service", "note": "see file"})
+    assert [(a["action"], a["note"]) for a in resp.json()["audit"]][1:] == [
+        ("note", "called back"), ("transition", "not our service; see file")]
+    assert body["audit"][0]["action"] == "opened"  # by the ingest, when the rating came
 
 
 def test_overdue_cases_are_flagged_and_alarmed(world, fleet_db):
