@@ -22,7 +22,6 @@ commands. Nobody else may do anything (``allow_anonymous false`` on the TLS list
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import pwd
 import signal
@@ -213,10 +212,35 @@ def write_config(spec: BrokerSpec) -> Path:
     return conf
 
 
+#: ports held by :func:`free_port` (port -> its reserving socket) until :func:`release_port`
+_RESERVED: dict[int, socket.socket] = {}
+
+
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """An OS-assigned loopback port held for a server that cannot take a bound socket
+    (mosquitto): a socket bound with ``SO_REUSEADDR`` that never listens. Connecting to the
+    port is refused until the server listens, no other program can bind it in between, and
+    mosquitto (which sets ``SO_REUSEADDR`` too) binds, stops and binds it again while the
+    reservation stays open. Close the socket when the server is gone for good."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port reserved by :func:`reserve_port` for this process (not bind-close-reuse: the
+    reservation stays open until :func:`release_port`)."""
+    sock = reserve_port(host)
+    port = int(sock.getsockname()[1])
+    _RESERVED[port] = sock
+    return port
+
+
+def release_port(port: int | None) -> None:
+    sock = _RESERVED.pop(port, None) if port is not None else None
+    if sock is not None:
+        sock.close()
 
 
 class BrokerError(RuntimeError):

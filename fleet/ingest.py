@@ -142,6 +142,11 @@ class Ingestor:
             return None, self._bad(msg, terminal, region, "bad_json", str(exc)[:300])
         if not isinstance(payload, dict):
             return None, self._bad(msg, terminal, region, "bad_json", "not a JSON object")
+        if b"\\u0000" in msg.payload and _has_nul(payload):
+            # PostgreSQL text cannot hold NUL: stored, it would fail its batch for ever
+            return None, self._bad(msg, terminal, region, "bad_json",
+                                   "a string holds \\u0000 (NUL), which text cannot store: "
+                                   "remove it at the terminal")
         if payload.get("schema") not in (None, f"kiosk.{kind}"):
             return None, self._bad(msg, terminal, region, "wrong_kind",
                                    f"$.schema is {str(payload.get('schema'))[:60]!r} on a "
@@ -497,6 +502,16 @@ def validate(payload: dict[str, Any], kind: str) -> list[str]:
             except Exception:  # fastjsonschema.JsonSchemaException and friends
                 pass
     return schema_errors(payload, kind)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _retryable(exc: Exception) -> bool:

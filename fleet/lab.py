@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from fleet.broker import BrokerSpec, MosquittoProcess, TerminalEntry, free_port
+from fleet.broker import BrokerSpec, MosquittoProcess, TerminalEntry, free_port, release_port
 from fleet.commands import new_key, public_b64
 from fleet.pki import TestCA
 from fleet.receiver import FleetReceiver
@@ -93,6 +93,8 @@ class FleetLab:
                 pass
         self._receivers.clear()
         self.broker.stop()
+        release_port(self.port)  # the broker is gone for good: the reservations end
+        release_port(self.plain_port)
 
     def __enter__(self) -> FleetLab:
         return self.start()

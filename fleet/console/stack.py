@@ -84,8 +84,11 @@ class ConsoleStack:
         for name in list(self.procs)[::-1]:
             self._end(self.procs.pop(name))
         if self._broker is not None:
+            from fleet.broker import release_port
+
             self._end(self._broker)
             self._broker = None
+            release_port(self.broker_port)
 
     @staticmethod
     def _end(proc: subprocess.Popen[str]) -> None:
@@ -99,9 +102,10 @@ class ConsoleStack:
 
     # -- parts -----------------------------------------------------------------------------------
     def _start_broker(self) -> None:
-        """mosquitto on a loopback port. mosquitto cannot report a port it chose, so a free
-        port is picked and the start retried on a clash (bounded)."""
-        from fleet.broker import free_port
+        """mosquitto on a loopback port. mosquitto cannot report a port it chose nor take a
+        bound socket, so the port is reserved (``fleet.broker.free_port``: bound, never
+        listening, held while the broker runs) and the start retried on a clash (bounded)."""
+        from fleet.broker import free_port, release_port
 
         conf_dir = self.dir / "broker"
         conf_dir.mkdir(exist_ok=True)
@@ -118,6 +122,7 @@ class ConsoleStack:
                 self.broker_port = port
                 return
             self._end(proc)
+            release_port(port)
         raise StackError("mosquitto did not start; see broker/mosquitto.log")
 
     @property

@@ -33,6 +33,8 @@ def test_every_kind_of_invalid_payload_is_quarantined_counted_and_alarmed(feed, 
     wrong_schema = rating(T, R)
     wrong_schema["values"]["level"] = "great"
     other = rating("JN-LX-0002", R)
+    nul = rating(T, R)
+    nul["values"]["text"] = "办\u0000好了"  # valid JSON, but no database text holds NUL
     cases = [
         (topic(R, T, "rating"), b"{not json", "bad_json"),
         (topic(R, T, "health"), oversized, "oversized"),
@@ -41,6 +43,7 @@ def test_every_kind_of_invalid_payload_is_quarantined_counted_and_alarmed(feed, 
         (topic(R, T, "event"), good, "wrong_kind"),
         ("kiosk/v1/" + R + "/" + T + "/nonsense", good, "bad_topic"),
         (topic(R, T, "rating"), b"[1, 2]", "bad_json"),
+        (topic(R, T, "rating"), nul, "bad_json"),
     ]
     for t, payload, _reason in cases:
         result = feed(t, payload)
@@ -53,7 +56,7 @@ def test_every_kind_of_invalid_payload_is_quarantined_counted_and_alarmed(feed, 
         alarms = list(s.scalars(select(Alarm).where(Alarm.type == "invalid_data")))
     assert reasons == [c[2] for c in cases]
     assert stats["invalid"] == len(cases)
-    assert stats["quarantine_by_reason"]["bad_json"] == 2
+    assert stats["quarantine_by_reason"]["bad_json"] == 3
     assert len(alarms) == 1 and alarms[0].terminal == T and alarms[0].state == "active"
     assert alarms[0].count == len(cases) - 1  # the bad topic names no terminal
 
