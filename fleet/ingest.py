@@ -179,7 +179,11 @@ class Ingestor:
         delay = 0.05
         for attempt in range(self.retries + 1):
             try:
-                with self.db.session() as session:
+                with self.db.ingest_lock(), self.db.session() as session:
+                    if self.db.dialect == "sqlite":  # the write lock now, not at the first
+                        # write after a read (a snapshot that another commit made stale
+                        # cannot be upgraded: "database is locked" without any wait)
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     result = self._store(session, checked)
                 return result
             except (OperationalError, DBAPIError) as exc:
@@ -466,16 +470,21 @@ def _insert_new_postgres(session: Session, table: Any, values: list[dict[str, An
            'ON CONFLICT ("id") DO NOTHING RETURNING "id"')
     params = [[Json(row[c]) if c in json_columns else row[c] for c in columns]
               for row in values]
+    import psycopg
+
     new: list[str] = []
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:
-        cursor.executemany(sql, params, returning=True)
-        while True:
-            row = cursor.fetchone()
-            if row is not None:
-                new.append(row[0])
-            if not cursor.nextset():
-                break
+    try:
+        with raw.cursor() as cursor:
+            cursor.executemany(sql, params, returning=True)
+            while True:
+                row = cursor.fetchone()
+                if row is not None:
+                    new.append(row[0])
+                if not cursor.nextset():
+                    break
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it: the batch retry sees it
+        raise DBAPIError(sql, None, exc) from exc
     return new
 
 

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -141,14 +142,22 @@ def measure_ingest(directory: Path, db_url: str, count: int = BACKLOG) -> dict[s
                 break
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
-        return {"records": count, "stored": stored, "seconds": elapsed,
-                "per_s": (stored - base) / elapsed, "before_timing": base}
+        result: dict[str, Any] = {"records": count, "stored": stored, "seconds": elapsed,
+                                  "per_s": (stored - base) / elapsed, "before_timing": base}
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(20)
         broker.stop()
         db.dispose()
+    # the workers' own timing counters (fleet.worker), logged when they stop
+    result["workers"] = []
+    for name in ("b1", "b2"):
+        lines = [line.split(f"ingest worker {name}: ", 1)[-1].strip()
+                 for line in (directory / f"{name}.log").read_text().splitlines()
+                 if f"ingest worker {name}: " in line and " messages in " in line]
+        result["workers"] += [f"{name}: {lines[-1]}"] if lines else []
+    return result
 
 
 def _stored(db: Database) -> int:
@@ -323,6 +332,8 @@ def test_fleet_bench_ingest(kind: str, tmp_path: Path, pg: PostgresServer) -> No
           f"{ing['stored']:.0f} records in {ing['seconds']:.1f} s = "
           f"{ing['per_s']:.0f} records/s (target >= 5000/s); {before} before, "
           f"{_load_average()} after")
+    for line in ing["workers"]:
+        print(f"    worker: {line}")
     assert ing["stored"] >= ing["records"]
 
 
