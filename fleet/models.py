@@ -141,7 +141,9 @@ class RatingTerminalDay(Base):
     """Per day, terminal and level (statistics by terminal or site without an item)."""
 
     __tablename__ = "rating_terminal_days"
-    __table_args__ = (Index("ix_rating_terminal_days_region_day", "region_code", "day"),)
+    # covering (region, month by terminal reads the index alone): revision 0005
+    __table_args__ = (Index("ix_rating_terminal_days_region_day_cover", "region_code", "day",
+                            "terminal", "level", "count"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -188,7 +190,8 @@ class SessionCount(Base):
     """Per day, terminal and outcome: the denominator of the active evaluation rate."""
 
     __tablename__ = "session_counts"
-    __table_args__ = (Index("ix_session_counts_region_day", "region_code", "day"),)
+    __table_args__ = (Index("ix_session_counts_region_day_cover", "region_code", "day",
+                            "outcome", "terminal", "count"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     terminal: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -74,9 +74,15 @@ def summary(session: Session, principal: Principal, *, region: str = "", site: s
         rc = RatingRegionDay
     sc = SessionCount if by_terminal or item or group_by == "item" else SessionRegionDay
 
+    codes = _region_codes(session, region, date_from, date_to) if region else None
+
     def where(stmt: Any, table: Any) -> Any:
         stmt = stmt.where(principal.scope_column(table.region_code))
-        if region:
+        if codes is not None and table not in (RatingRegionDay, SessionRegionDay):
+            # the prefix as the list of codes it matches: the (region_code, day) index then
+            # serves both conditions; a range on the code would scan every day of the region
+            stmt = stmt.where(table.region_code.in_(codes))
+        elif region:
             stmt = stmt.where(region_prefix(table.region_code, region))
         if terminal:
             stmt = stmt.where(table.terminal == terminal)  # only on per-terminal tables
@@ -125,6 +131,23 @@ def summary(session: Session, principal: Principal, *, region: str = "", site: s
         out["groups"] = [{"key": str(k) if k is not None else "",
                           **figures(per.get(k, {}), sessions.get(k, 0))} for k in keys]
     return out
+
+
+def _region_codes(session: Session, region: str, date_from: date | None,
+                  date_to: date | None) -> list[str]:
+    """The region codes under ``region`` that have ratings or sessions in the period, from
+    the small per-region roll-ups (every rating and session counted per terminal is counted
+    per region too)."""
+    codes: set[str] = set()
+    for table in (RatingRegionDay, SessionRegionDay):
+        stmt = select(table.region_code).distinct().where(region_prefix(table.region_code,
+                                                                        region))
+        if date_from:
+            stmt = stmt.where(table.day >= date_from)
+        if date_to:
+            stmt = stmt.where(table.day <= date_to)
+        codes.update(session.scalars(stmt))
+    return sorted(codes)
 
 
 def _group_key(group_by: str, table: Any, session: Session) -> Any:

@@ -200,3 +200,41 @@ def test_ratings_summary_counts_rates_and_active_evaluation(world, feed):
     assert {g["key"]: g["rated"] for g in by_region["groups"]} == {R: 5, R2: 1}
     assert call("GET", "/api/v1/ratings/summary?from=2030-01-02&to=2030-01-01",
                 "viewer").status_code == 422
+
+
+def test_ratings_summary_by_region_prefix_and_period_grouped_by_terminal(world, feed):
+    """The region filter on per-terminal figures (a prefix turned into the codes it matches)
+    against counts made here, over two months and three regions."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from fleet.testing import session_event
+
+    call, _db = world
+    T3, R3 = "JN-SZ-0001", "370103"
+
+    def ms(day: str) -> int:
+        return int(datetime.fromisoformat(f"{day}T10:00").replace(
+            tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
+
+    plan = [(T, R, "2026-10-05", "satisfied"), (T, R, "2026-10-20", "very_satisfied"),
+            (T, R, "2026-11-03", "basic"), (T3, R3, "2026-10-07", "satisfied"),
+            (T3, R3, "2026-10-08", "very_satisfied"), (T2, R2, "2026-10-09", "satisfied")]
+    for term, region, day, level in plan:
+        feed(topic(region, term, "rating"), rating(term, region, level, ms(day)))
+        feed(topic(region, term, "event"), session_event(term, "completed", ms(day)))
+    month = "from=2026-10-01&to=2026-10-31"
+    body = call("GET", f"/api/v1/ratings/summary?region=3701&{month}&group_by=terminal",
+                "viewer").json()
+    assert {g["key"]: g["rated"] for g in body["groups"]} == {T: 2, T3: 2}
+    assert {g["key"]: g["completed_sessions"] for g in body["groups"]} == {T: 2, T3: 2}
+    assert body["rated"] == 4 and body["counts"]["very_satisfied"] == 2
+    one = call("GET", f"/api/v1/ratings/summary?region=370103&{month}&group_by=terminal",
+               "viewer").json()
+    assert [(g["key"], g["rated"]) for g in one["groups"]] == [(T3, 2)]
+    nov = call("GET", "/api/v1/ratings/summary?region=370102&from=2026-11-01&to=2026-11-30"
+               "&group_by=terminal", "viewer").json()
+    assert [(g["key"], g["counts"]["basic"]) for g in nov["groups"]] == [(T, 1)]
+    nothing = call("GET", f"/api/v1/ratings/summary?region=3705&{month}&group_by=terminal",
+                   "viewer").json()
+    assert nothing["rated"] == 0 and nothing["groups"] == []
