@@ -141,7 +141,10 @@ def _bind(listen: str) -> socket.socket:
     if not host or not port.isdigit():
         raise SystemExit(f"kiosk-fleet: --listen {listen!r}: write HOST:PORT, e.g. "
                          "127.0.0.1:8800")
-    sock = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+    # IPPROTO_TCP given: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # every response waited ~40 ms for a delayed ACK (Nagle)
+    sock = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET,
+                         socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), int(port)))
     sock.listen(512)
