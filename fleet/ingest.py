@@ -197,6 +197,11 @@ class Ingestor:
 
     def _store(self, session: Session, checked: list[tuple[Valid | None, dict[str, Any] | None]]
                ) -> BatchResult:
+        """One transaction, in two parts. First what no other worker's batch contends for
+        (new records, quarantine, cases, the health history); then, with every touched
+        terminal's row locked in id order (PostgreSQL), their state, alarms and the shared
+        per-day roll-ups, up to the commit: the part two workers take turns on is short, and
+        they always lock in the same order."""
         now = max([v.message.received for v, _ in checked if v]
                   + [q["received"] for _, q in checked if q]
                   or [int(time.time() * 1000)])
@@ -208,13 +213,6 @@ class Ingestor:
         ids = sorted({v.terminal for v in valid} | {q["terminal"] for q in bad
                                                     if q["terminal"]})
         region_of = {v.terminal: v.region for v in valid}
-        # every touched terminal's row is locked up-front in id order (PostgreSQL), so two
-        # workers never wait on each other in opposite orders; created on first sight
-        existing = self._lock_terminals(session, ids)
-        terms: dict[str, Terminal] = {}
-        for tid in ids:
-            if tid not in existing and tid in region_of:
-                terms[tid] = terminal_service.new_terminal(session, tid, region_of[tid], now)
         # invalid payloads
         for row in bad:
             region = row.pop("_region")
@@ -234,20 +232,42 @@ class Ingestor:
                 by_kind[v.kind][v.payload["id"]] = v
             else:
                 states.append(v)
-        # the full row (JSON columns and all) only for the terminals whose state or alarms
-        # this batch changes; the others only get last_seen, in one statement below
-        full = {v.terminal for v in states} | {
-            v.terminal for v in by_kind["rating"].values()
-            if v.payload["values"]["level"] in BAD_LEVELS}
-        load = sorted(full - terms.keys())
-        for start in range(0, len(load), 500):
-            terms.update({t.id: t for t in session.scalars(
-                select(Terminal).where(Terminal.id.in_(load[start:start + 500])))})
         new_ratings = self._insert(session, Rating, by_kind["rating"], self._rating_row, result)
         new_events = self._insert(session, Event, by_kind["event"], self._event_row, result)
         new_results = self._insert(session, CommandResult, by_kind["command_result"],
                                    self._result_row, result)
         result.new_events = [by_kind["event"][i] for i in new_events]
+        bad_rating_terminals: set[str] = set()
+        for rid in new_ratings:
+            v = by_kind["rating"][rid]
+            if v.payload["values"]["level"] in BAD_LEVELS:
+                rating = session.get(Rating, rid)
+                if rating is not None:
+                    cases.open_for_rating(session, rating, self.settings.cases, now)
+                    bad_rating_terminals.add(v.terminal)
+        for rid in new_results:
+            row = session.get(CommandResult, rid)
+            if row is not None:
+                command_service.record_result(session, row, now)
+        samples = [{"terminal": v.terminal, "ts": int(v.payload["ts"]),
+                    "values": v.payload["values"]} for v in states if v.kind == "health"]
+        if samples:  # the history: one executemany, no ORM objects
+            session.connection().execute(insert(HealthSample.__table__), samples)
+        session.flush()
+
+        # -- the terminals: locked in id order (PostgreSQL), created on first sight
+        existing = self._lock_terminals(session, ids)
+        terms: dict[str, Terminal] = {}
+        for tid in ids:
+            if tid not in existing and tid in region_of:
+                terms[tid] = terminal_service.new_terminal(session, tid, region_of[tid], now)
+        # the full row (JSON columns and all) only for the terminals whose state or alarms
+        # this batch changes, read after the lock; the others only get last_seen
+        load = sorted(({v.terminal for v in states} | bad_rating_terminals) - terms.keys())
+        for start in range(0, len(load), 500):
+            terms.update({t.id: t for t in session.scalars(
+                select(Terminal).where(Terminal.id.in_(load[start:start + 500]))
+                .execution_options(populate_existing=True))})
         seen: dict[str, int] = {}
         for v in (*by_kind["rating"].values(), *by_kind["event"].values(),
                   *by_kind["command_result"].values()):
@@ -259,24 +279,7 @@ class Ingestor:
         self._mark_seen(session, {t: ts for t, ts in seen.items() if t not in terms}, now)
         touched_health: set[str] = set()
         touched_presence: set[str] = set()
-        bad_rating_terminals: set[str] = set()
-        if new_ratings:
-            self._rating_rollups(session, [by_kind["rating"][i] for i in new_ratings])
-            for rid in new_ratings:
-                v = by_kind["rating"][rid]
-                if v.payload["values"]["level"] in BAD_LEVELS:
-                    rating = session.get(Rating, rid)
-                    if rating is not None:
-                        cases.open_for_rating(session, rating, self.settings.cases, now)
-                        bad_rating_terminals.add(v.terminal)
-        if new_events:
-            self._session_rollups(session, [by_kind["event"][i] for i in new_events])
-        for rid in new_results:
-            row = session.get(CommandResult, rid)
-            if row is not None:
-                command_service.record_result(session, row, now)
         # latest state, oldest first so the newest wins within the batch
-        samples: list[dict[str, Any]] = []
         for v in sorted(states, key=lambda s: int(s.payload["ts"])):
             term = terms[v.terminal]
             if v.kind == "presence":
@@ -284,16 +287,11 @@ class Ingestor:
                     touched_presence.add(term.id)
             elif v.kind == "birth":
                 terminal_service.apply_birth(term, v.payload, now)
-            else:
-                samples.append({"terminal": v.terminal, "ts": int(v.payload["ts"]),
-                                "values": v.payload["values"]})
-                if terminal_service.apply_health(term, v.payload, now):
-                    touched_health.add(term.id)
-                    if not v.message.retained:
-                        term.clock_skew_ms = int(v.payload["ts"]) - v.message.received
+            elif terminal_service.apply_health(term, v.payload, now):
+                touched_health.add(term.id)
+                if not v.message.retained:
+                    term.clock_skew_ms = int(v.payload["ts"]) - v.message.received
             result.stored += 1
-        if samples:  # the history: one executemany, no ORM objects
-            session.connection().execute(insert(HealthSample.__table__), samples)
         session.flush()
         alarms.preload(session, touched_presence | touched_health | bad_rating_terminals)
         for tid in sorted(touched_presence | touched_health):
@@ -302,6 +300,11 @@ class Ingestor:
         for tid in sorted(bad_rating_terminals):
             alarms.evaluate_bad_ratings(session, terms[tid], now, rules, result.changes)
         alarms.forget_preloaded(session)
+        # the per-day roll-ups last: their rows (a region's day) are every batch's
+        if new_ratings:
+            self._rating_rollups(session, [by_kind["rating"][i] for i in new_ratings])
+        if new_events:
+            self._session_rollups(session, [by_kind["event"][i] for i in new_events])
         self._count(session, result)
         return result
 
