@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -149,8 +148,9 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from drivers.logsetup import setup_logging  # the personal-data filter on every handler
+
+    setup_logging("DEBUG" if args.verbose else "INFO")
     if callable(getattr(args, "func", None)):
         return int(args.func(args))
     if args.command == "simulate":
