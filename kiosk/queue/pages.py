@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Form, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.responses import StreamingResponse
 
+from kiosk.queue import lane
 from kiosk.queue.app import SESSION_COOKIE, service
 from kiosk.queue.errors import QueueError, TicketNotFound
 from kiosk.queue.hall import AuthError
@@ -150,7 +151,9 @@ def add_pages(app: FastAPI) -> None:
             "windows": [{"id": w.id, "name": w.name} for w in windows],
             "all_windows": [{"id": w.id, "name": w.name} for w in svc.settings.windows],
             "categories": [{"code": c.code, "name": c.name} for c in svc.settings.categories],
-            "no_show_after_recalls": svc.settings.no_show_after_recalls})
+            "no_show_after_recalls": svc.settings.no_show_after_recalls,
+            "rules": lane.describe(svc.settings.priority_lane, svc.settings.transfer_to_category,
+                                   svc.settings.transfer_to_window)})
 
     @app.get("/staff/events", include_in_schema=False)
     async def staff_events(request: Request, svc: Svc) -> Response:
