@@ -260,6 +260,16 @@ class QueueSettings(Section):
     no_show_after_recalls: int = _f(1, "Hall server: recalls (重呼) before a ticket may be "
                                     "marked no-show (0 = at once).", ge=0, le=10)
 
+    login_failures: int = _f(5, "Hall server: wrong passwords in a row for one staff account "
+                             "before sign-in is locked for login_lockout_s.", ge=1, le=100)
+    login_address_failures: int = _f(20, "Hall server: wrong passwords in a row from one "
+                                     "client address (any account) before that address is "
+                                     "locked.", ge=1, le=1000)
+    login_lockout_s: float = _f(30.0, "Hall server: first lock-out; it doubles with each "
+                                "further wrong password until a correct one.", ge=1, le=3600)
+    login_lockout_max_s: float = _f(3600.0, "Hall server: the longest lock-out.", ge=1,
+                                    le=86400)
+
     @field_validator("priority_lane")
     @classmethod
     def _lane(cls, value: str) -> str:
@@ -290,6 +300,11 @@ class QueueSettings(Section):
         if dupes:
             raise config_problem(f"category code {dupes[0]} is used twice", subkey="categories",
                                  value=codes, allowed="each letter once")
+        if self.login_lockout_max_s < self.login_lockout_s:
+            raise config_problem(f"login_lockout_max_s ({self.login_lockout_max_s:g}) is less "
+                                 f"than login_lockout_s ({self.login_lockout_s:g})",
+                                 subkey="login_lockout_max_s", value=self.login_lockout_max_s,
+                                 allowed=f"{self.login_lockout_s:g} to 86400")
         ids = [w.id for w in self.windows]
         dupes = sorted({w for w in ids if ids.count(w) > 1})
         if dupes:
