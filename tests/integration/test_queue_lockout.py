@@ -119,6 +119,11 @@ def test_an_address_is_locked_after_failures_on_any_accounts(
         assert hall.login(name, WRONG).status_code == 401
     assert locked(hall.login("nobody-3", WRONG), "address") == 1
     assert locked(hall.login("wang", PASSWORD), "address") >= 1  # the whole address waits
+    # behind a reverse proxy on loopback, the address is the one the proxy forwards
+    proxied = hall.client.post(f"{API}/session", json={"name": "wang", "password": PASSWORD},
+                               headers={"X-Forwarded-For": "10.0.0.7"})
+    assert proxied.status_code == 200, proxied.text
+    assert hall.server.hall.audit_log(1)[0]["address"] == "10.0.0.7"
     wait_out(1)
     assert hall.login("wang", PASSWORD).status_code == 200
 
