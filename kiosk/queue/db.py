@@ -119,6 +119,11 @@ def migrate_tickets(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE tickets ADD COLUMN place REAL")
         conn.execute("UPDATE tickets SET place = CASE WHEN state = 'waiting' AND target_window "
                      f"IS NOT NULL THEN issued_at - {FRONT!r} ELSE issued_at END")
+    # a process of the previous version that had the file open before the upgrade still
+    # inserts without a place: the ticket then queues by its issue time
+    conn.execute("CREATE TRIGGER IF NOT EXISTS tickets_place_default AFTER INSERT ON tickets "
+                 "WHEN NEW.place IS NULL BEGIN UPDATE tickets SET place = NEW.issued_at "
+                 "WHERE seq = NEW.seq; END")
     conn.execute("DROP INDEX IF EXISTS tickets_serve")
     conn.execute("CREATE INDEX IF NOT EXISTS tickets_place ON tickets "
                  "(day, COALESCE(serve_category, category), state, priority, place)")

@@ -261,6 +261,10 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path,
         assert drain(engine, "1") == [*order, "A004"]
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    # a writer of schema 1 still running inserts without a place: it gets its issue time
+    conn.execute("INSERT INTO tickets (id, day, category, number, priority, state, source, "
+                 "issued_at) VALUES ('old', ?, 'A', 9, 0, 'waiting', 'online', 5.0)", (day,))
+    conn.commit()
     assert conn.execute("SELECT COUNT(*) FROM tickets WHERE place IS NULL").fetchone()[0] == 0
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(tickets)")}
     assert "tickets_place" in indexes and "tickets_serve" not in indexes
