@@ -261,6 +261,9 @@ class HallStore:
                          "password_hash = excluded.password_hash, windows = excluded.windows, "
                          "role = excluded.role",
                          (name, self.hasher.hash(password), ",".join(wins), role, self._clock()))
+            # a new password (the admin's answer to a locked-out colleague) lifts the lock
+            conn.execute("DELETE FROM hall_login_failures WHERE subject = ?",
+                         (lockout.subjects(name, "")["account"],))
         return Staff(name, wins, role)
 
     def _staff(self, row: sqlite3.Row) -> Staff:

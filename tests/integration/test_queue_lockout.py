@@ -137,6 +137,13 @@ def test_a_restart_does_not_reset_the_lock(start: Callable[..., Hall]) -> None:
     again = start(first=False, login_lockout_s=60, login_lockout_max_s=600)
     assert locked(again.login("li", PASSWORD), "account") > 50
     assert again.login("wang", PASSWORD).status_code == 200
+    # an admin sets a new password from the CLI: that lifts the account's lock
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KIOSK_QUEUE_PASSWORD": "password-new"}
+    reset = subprocess.run([sys.executable, "-m", "kiosk.queue", "staff", "add", "li",
+                            "--windows", "1", "--db", str(again.db)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
+    assert again.login("li", "password-new").status_code == 200
 
 
 def _form(client: httpx.Client, name: str, password: str) -> httpx.Response:
