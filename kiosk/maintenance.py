@@ -46,40 +46,20 @@ def recent_log_lines(config: Any, count: int = 8) -> list[str]:
     return [scrub(line.rstrip())[:160] for line in lines]
 
 
-def live_selftest(kiosk: Any) -> list[Any]:
-    """The self-test of ``kiosk-provision selftest`` with the devices the kiosk already runs
-    (they are not opened a second time)."""
-    from drivers.base import DeviceState
-    from provisioning.selftest import (
-        FAIL,
-        PASS,
-        SKIP,
-        Check,
-        check_backends,
-        check_clock,
-        check_disk,
-        check_font,
-    )
+def live_selftest(kiosk: Any, echo_wait_s: float = 10.0, test_page: bool = True
+                  ) -> list[Any]:
+    """The checks of ``kiosk-provision selftest`` with what the kiosk already runs: its
+    devices (not opened a second time: camera frames and the test page come from them) and
+    its reporter (the fleet round trip goes through the outbox and the verified commands)."""
+    from provisioning.selftest import health_checks, surroundings
+    from provisioning.selftest_devices import check_camera_frames, check_printer_page
+    from provisioning.selftest_fleet import live_round_trip
 
-    checks = []
-    for kind, health in kiosk.devices.health().items():
-        if health.state is DeviceState.DISABLED:
-            checks.append(Check(f"device {kind}", SKIP, "not configured"))
-            continue
-        ok = health.state is DeviceState.READY
-        checks.append(Check(f"device {kind} ({health.type})", PASS if ok else FAIL,
-                            health.reason or health.state.value))
-    reporter = kiosk.reporter
-    if not kiosk.config.mqtt.enabled:
-        checks.append(Check("fleet broker (MQTT)", SKIP, "mqtt.enabled = false"))
-    else:
-        connected = reporter is not None and reporter.connected
-        checks.append(Check("fleet broker (MQTT)", PASS if connected else FAIL,
-                            "connected" if connected else "not connected"))
-    backends, skews = check_backends(kiosk.config)
-    checks += [*backends, check_clock(skews), check_disk(kiosk.config),
-               check_font(kiosk.config)]
-    return checks
+    checks = health_checks(kiosk.devices)
+    checks.append(check_camera_frames(kiosk.devices))
+    if test_page:
+        checks.append(check_printer_page(kiosk.config, kiosk.devices))
+    return checks + surroundings(kiosk.config, live_round_trip(kiosk, echo_wait_s))
 
 
 def paper_changed(kiosk: Any) -> str:
