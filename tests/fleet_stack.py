@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fleet.broker import BrokerSpec, MosquittoProcess, free_port
 from fleet.commands import new_key, public_b64, save_key
@@ -116,3 +117,37 @@ def enrol(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "kiosk-provision"), "enrol", "--profile", "hall",
                            "--config", str(folder / "kiosk.toml"), *args],
                           capture_output=True, text=True, timeout=60, env=env)
+
+
+@contextmanager
+def lab_ingest(lab: Any, folder: Path, timeout_s: float = 60.0) -> Iterator[Path]:
+    """``kiosk-fleet ingest`` on a :class:`fleet.lab.FleetLab`'s broker as the fleet identity,
+    signing with the lab's command key (the key ``lab.fleet_settings()`` gives terminals);
+    yields the fleet database file once the worker is subscribed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_key(lab.command_key, folder / "command.pem")
+    tls = lab.tls(lab.fleet_user)
+    settings = folder / "fleet.toml"
+    settings.write_text(
+        f'db = "sqlite:///{folder / "fleet.db"}"\nmqtt = "{lab.url}"\n'
+        f'mqtt_ca = "{tls["ca_file"]}"\nmqtt_cert = "{tls["cert_file"]}"\n'
+        f'mqtt_key = "{tls["key_file"]}"\ncommand_key_file = "{folder / "command.pem"}"\n')
+    out, err = folder / "ingest.out", folder / "ingest.log"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([str(BIN / "kiosk-fleet"), "ingest", "--config", str(settings)],
+                                stdout=stdout, stderr=stderr, text=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while "subscribed on" not in out.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("kiosk-fleet ingest did not subscribe:\n"
+                                     + err.read_text()[-2000:])
+            time.sleep(0.1)
+        yield folder / "fleet.db"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
