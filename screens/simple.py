@@ -53,6 +53,11 @@ class ReenrolDialog(ModalView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(auto_dismiss=False, **kwargs)
 
+    def on_pre_open(self) -> None:
+        from screens.widgets import refresh_lazy_text
+
+        refresh_lazy_text(self)  # the language may have changed while it was closed
+
 
 class MaintenanceScreen(KioskScreen):
     devices = ListProperty()
@@ -62,6 +67,8 @@ class MaintenanceScreen(KioskScreen):
     selftest_text = StringProperty("")
     exit_armed = BooleanProperty(False)  # "exit to the desktop" pressed once
     reenrol_dialog: ReenrolDialog | None = None
+    _checks: list | None = None  # the last self-test, shown again in a new language
+    _bound_lang = False
 
     def tr(self, msgid: str) -> str:
         app = self.controller.app
@@ -76,6 +83,9 @@ class MaintenanceScreen(KioskScreen):
             return
         from kiosk.maintenance import recent_log_lines, status_lines
 
+        if not self._bound_lang:  # the header's language button works here too
+            self._bound_lang = True
+            self.controller.app.bind(lang=self._language_changed)
         self.devices = self.controller.device_health()
         kiosk = self.controller.kiosk
         config = kiosk.config
@@ -86,22 +96,36 @@ class MaintenanceScreen(KioskScreen):
         self.log_text = "\n".join(recent_log_lines(config, tr=self.tr))
         self.exit_armed = False
 
+    def _language_changed(self, *_: object) -> None:
+        if self.manager is not None and self.manager.current == self.name:
+            armed = self.exit_armed
+            self.prepare()  # status lines and device rows are built in the language
+            self.exit_armed = armed
+            if self._checks is not None:
+                self._show_checks(self._checks)
+
+    def _show_checks(self, checks: list) -> None:
+        marks = {"pass": self.tr("通过"), "fail": self.tr("失败"), "skip": self.tr("跳过")}
+        failed = sum(1 for c in checks if c.outcome == "fail")
+        lines = [f"[{marks[c.outcome]}] {c.name}: {c.detail}" for c in checks]
+        lines.append(self.tr("自检全部通过") if not failed else
+                     self.tr("自检失败 {count} 项").format(count=failed))
+        self.selftest_text = "\n".join(lines)
+
     def run_selftest(self) -> None:
         """The self-test off the UI thread; the table comes back through the handoff."""
         if self.controller is None:
             return
         from kiosk.maintenance import live_selftest
 
+        self._checks = None
         self.selftest_text = self.tr("自检中…")
         self.audit("selftest", "started")
 
         def show(checks: list) -> None:
-            marks = {"pass": self.tr("通过"), "fail": self.tr("失败"), "skip": self.tr("跳过")}
+            self._checks = checks
+            self._show_checks(checks)
             failed = sum(1 for c in checks if c.outcome == "fail")
-            lines = [f"[{marks[c.outcome]}] {c.name}: {c.detail}" for c in checks]
-            lines.append(self.tr("自检全部通过") if not failed else
-                         self.tr("自检失败 {count} 项").format(count=failed))
-            self.selftest_text = "\n".join(lines)
             self.audit("selftest", "failed" if failed else "passed", failed=failed)
 
         def error(exc: BaseException) -> None:
@@ -122,6 +146,7 @@ class MaintenanceScreen(KioskScreen):
         from kiosk.maintenance import paper_changed
 
         def done(text: str) -> None:
+            self._checks = None
             self.selftest_text = text
             self.prepare()
 
