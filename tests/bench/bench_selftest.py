@@ -25,10 +25,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fleet_stack import lab_ingest  # noqa: E402
+from fleet_stack import lab_ingest
 
-from fleet.lab import FleetLab  # noqa: E402
-from provisioning.selftest_fleet import check_fleet  # noqa: E402
+from fleet.lab import FleetLab
+from provisioning.selftest_fleet import check_fleet
 
 pytestmark = [
     pytest.mark.bench,
