@@ -36,6 +36,25 @@ class OutOfServiceScreen(KioskScreen):
         return app.tr("{devices}暂时无法使用", lang).format(devices=separator.join(names))
 
 
+_saved_keyboard_mode: list[str] = []
+
+
+def _docked_keyboard(on: bool) -> None:
+    """Kivy's on-screen keyboard docked at the bottom besides a hardware one; ``False`` puts
+    the app's own keyboard mode back."""
+    from kivy.config import Config
+    from kivy.core.window import Window
+
+    if on and not _saved_keyboard_mode:
+        _saved_keyboard_mode.append(Config.get("kivy", "keyboard_mode"))
+        Config.set("kivy", "keyboard_mode", "systemanddock")
+    elif not on and _saved_keyboard_mode:
+        Config.set("kivy", "keyboard_mode", _saved_keyboard_mode.pop())
+    else:
+        return
+    Window.configure_keyboards()
+
+
 class KTextInput(TextInput):
     """A one-line text field the UI tests find by ``test_id``."""
 
@@ -162,9 +181,12 @@ class MaintenanceScreen(KioskScreen):
 
     # -- re-enrolment ------------------------------------------------------------------------
     def open_reenrol(self) -> None:
-        """The form, prefilled with the fleet URL of the last enrolment."""
+        """The form, prefilled with the fleet URL of the last enrolment. While it is open a
+        touched field also brings up Kivy's docked on-screen keyboard (a terminal has no
+        keyboard of its own; a plugged-in one works too)."""
         from kiosk.maintenance import enrol_defaults
 
+        _docked_keyboard(True)
         if self.reenrol_dialog is None:
             self.reenrol_dialog = ReenrolDialog(screen=self)
         dialog = self.reenrol_dialog
@@ -208,9 +230,17 @@ class MaintenanceScreen(KioskScreen):
             reenrol, self.controller.kiosk.config, fleet_url, token, on_done=done,
             on_error=failed)
 
-    def close_reenrol(self) -> None:
-        if self.reenrol_dialog is not None and not self.reenrol_dialog.busy:
-            self.reenrol_dialog.dismiss(animation=False)
+    def close_reenrol(self, force: bool = False) -> None:
+        dialog = self.reenrol_dialog
+        if dialog is not None and dialog.parent is not None and (force or not dialog.busy):
+            for field in (dialog.ids.fleet_url, dialog.ids.token):
+                field.focus = False
+            dialog.dismiss(animation=False)
+            _docked_keyboard(False)
+
+    def on_leave(self, *_: object) -> None:
+        """Maintenance ended (also by a remote command): the form does not stay on top."""
+        self.close_reenrol(force=True)
 
     def restart_app(self) -> None:
         from screens.app import EXIT_RESTART

@@ -57,6 +57,11 @@ def _submit(ui, url: str, token: str) -> str:
 
 def test_reenrol_from_the_maintenance_screen(ui, stack: Stack, own_file: Path,
                                              tmp_path: Path) -> None:
+    from kivy.config import Config
+    from kivy.core.window import Window
+    from kivy.uix.vkeyboard import VKeyboard
+
+    keyboard_mode = Config.get("kivy", "keyboard_mode")
     terminal = ui.kiosk.config.terminal.id
     audit_before = len(_audit(ui))
     ui.kiosk.machine.enter_maintenance()
@@ -64,6 +69,16 @@ def test_reenrol_from_the_maintenance_screen(ui, stack: Stack, own_file: Path,
     ui.tap("reenrol")
     assert ui.find("reenrol_url").text == ""  # never enrolled: nothing to offer yet
     assert f"终端编号：{terminal}" in ui.texts()
+    # no keyboard on a terminal: touching a field docks Kivy's on-screen keyboard below
+    ui.tap("reenrol_token")
+    ui.wait_for(lambda: any(isinstance(w, VKeyboard) for w in Window.children),
+                what="the on-screen keyboard")
+    keyboard = next(w for w in Window.children if isinstance(w, VKeyboard))
+    assert keyboard.top <= ui.find("reenrol_close").y  # the form stays above it
+    print(f"screenshot: {ui.screenshot(tmp_path / 'reenrol-keyboard.png')}")
+    ui.find("reenrol_token").focus = False
+    ui.wait_for(lambda: not any(isinstance(w, VKeyboard) for w in Window.children),
+                what="the keyboard gone")
 
     assert _submit(ui, "fleet.example", "enr_whatever-123") == \
         "车队服务器地址：请填写以 http:// 或 https:// 开头的地址"
@@ -103,6 +118,7 @@ def test_reenrol_from_the_maintenance_screen(ui, stack: Stack, own_file: Path,
     ui.tap("reenrol")  # offered again with the URL it enrolled with
     assert ui.find("reenrol_url").text == stack.url + "/"
     ui.tap("reenrol_close")
+    assert Config.get("kivy", "keyboard_mode") == keyboard_mode  # the app's own mode again
     ui.tap("exit_maintenance")
     ui.wait_screen("attract")
 
