@@ -27,7 +27,12 @@ def check_camera_frames(manager: Any, count: int = FRAMES, timeout_s: float = 10
         return Check(CAMERA, SKIP, "no camera configured")
     if not hasattr(camera, "latest_frame"):
         return Check(CAMERA, SKIP, f"the {camera.type_name} camera gives no frames")
-    camera.acquire()
+    from drivers.base import DeviceError
+
+    try:
+        camera.acquire()
+    except DeviceError as exc:
+        return Check(CAMERA, FAIL, f"cannot open the camera: {exc}")
     frames: list[Any] = []
     try:
         seen = camera.frames_read
