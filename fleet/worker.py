@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fleet import selftest_echo
 from fleet.ingest import BatchResult, Ingestor, Message
 from fleet.settings import Settings
 from kiosk.telemetry.topics import UP_LEAVES
@@ -125,6 +126,7 @@ class IngestWorker:
             if msg.qos > 0:
                 self.client.ack(msg.mid, msg.qos)
         self.batches += 1
+        selftest_echo.answer(self.client, self.settings, batch)  # after the commit
         if self.on_batch is not None:
             try:
                 self.on_batch(result)
