@@ -31,6 +31,9 @@ class FleetSettings(BaseModel):
         default_factory=list,
         description="Ed25519 public keys (base64) whose signatures remote commands must carry; "
         "more than one during a key rotation; [] = every command is refused.")
+    enrol_url: str = Field("", description="The fleet server's URL this terminal enrolled "
+                           "with (written by `kiosk-provision enrol`); the maintenance screen "
+                           "offers it again for a re-enrolment.")
     command_max_ttl_s: int = Field(3600, ge=10, le=86400, description="Longest validity "
                                    "(expiry minus issue time) a command may have.")
     clock_skew_s: int = Field(120, ge=0, le=3600, description="Tolerated difference between "

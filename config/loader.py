@@ -241,6 +241,7 @@ def load_config(profile: str | None = "demo", config_file: Path | str | None = N
     except ValidationError as exc:
         raise from_validation_error(exc, sources.blame) from None
     config._sources = sources.as_dict()
+    config._file = str(Path(config_file).expanduser()) if config_file is not None else ""
     if config.maintenance.uses_demo_pin and profile not in (None, "demo"):
         log.warning("maintenance.pin_hash is the demo PIN: set this terminal's own PIN hash")
     return config

@@ -9,6 +9,7 @@ file can serve the hall server and every kiosk of the hall.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,17 @@ from config.parts import (  # the building blocks every section shares
 MAX_NUMBER = 999
 
 TIME_WORDS = '"HH:MM" from 00:00 to 23:59 (end may also be 24:00)'
+
+#: where a transferred ticket goes in its new queue (queue systems offer the same three:
+#: sorted by when the resident arrived, first in line, last in line)
+TransferPlace = Literal["keep_issue_time", "front", "back"]
+TRANSFER_WORDS = ('"keep_issue_time" (its place by the time it was issued), "front" (first in '
+                  'line, ahead of every priority) or "back" (last: its place by the time of '
+                  'the transfer)')
+LANE_WORDS = ('"strict" (priority tickets always first), "ratio:N" with N from 1 to 20 (one '
+              'priority call after every N regular calls at a window) or "off" (one line by '
+              'issue time)')
+_LANE = re.compile(r"^(strict|off|ratio:([1-9]|1[0-9]|20))$")
 
 
 def _f(default: Any = ..., description: str = "", *, allowed: str | None = None,
@@ -233,8 +245,50 @@ class QueueSettings(Section):
                               "numbers cannot be probed faster).", ge=1, le=600)
     retention_days: int = _f(30, "Hall server: days tickets, appointments and help requests "
                              "are kept; then only the day's statistics remain.", ge=1, le=3650)
+    priority_lane: str = _f(
+        "strict", "How call-next treats the priority lane (绿色通道 and appointments): "
+        "\"strict\" calls them before any regular ticket; \"ratio:N\" makes one priority "
+        "call after every N regular calls at a window (regular tickets still move when "
+        "priority ones keep coming); \"off\" calls everyone by issue time.",
+        allowed=LANE_WORDS)
+    transfer_to_category: TransferPlace = _f(
+        "keep_issue_time", "Where a ticket transferred to another category's queue goes.",
+        allowed=TRANSFER_WORDS)
+    transfer_to_window: TransferPlace = _f(
+        "front", "Where a ticket transferred to one window goes among that window's tickets.",
+        allowed=TRANSFER_WORDS)
     no_show_after_recalls: int = _f(1, "Hall server: recalls (重呼) before a ticket may be "
                                     "marked no-show (0 = at once).", ge=0, le=10)
+
+    login_failures: int = _f(5, "Hall server: wrong passwords in a row for one staff account "
+                             "before sign-in is locked for login_lockout_s.", ge=1, le=100)
+    login_address_failures: int = _f(20, "Hall server: wrong passwords in a row from one "
+                                     "client address (any account) before that address is "
+                                     "locked.", ge=1, le=1000)
+    login_lockout_s: float = _f(30.0, "Hall server: first lock-out; it doubles with each "
+                                "further wrong password until a correct one.", ge=1, le=3600)
+    login_lockout_max_s: float = _f(3600.0, "Hall server: the longest lock-out.", ge=1,
+                                    le=86400)
+
+    @field_validator("priority_lane")
+    @classmethod
+    def _lane(cls, value: str) -> str:
+        text = str(value).strip().lower().replace(" ", "")
+        if not _LANE.match(text):
+            raise config_problem(f"unknown priority lane rule {value!r}", value=value,
+                                 allowed=LANE_WORDS)
+        return text
+
+    @property
+    def lane_mode(self) -> str:
+        """``strict``, ``ratio`` or ``off``."""
+        return self.priority_lane.split(":", 1)[0]
+
+    @property
+    def lane_ratio(self) -> int:
+        """N of ``ratio:N`` (0 for the other rules)."""
+        mode, _, n = self.priority_lane.partition(":")
+        return int(n) if mode == "ratio" else 0
 
     @model_validator(mode="after")
     def _consistent(self) -> QueueSettings:
@@ -246,6 +300,11 @@ class QueueSettings(Section):
         if dupes:
             raise config_problem(f"category code {dupes[0]} is used twice", subkey="categories",
                                  value=codes, allowed="each letter once")
+        if self.login_lockout_max_s < self.login_lockout_s:
+            raise config_problem(f"login_lockout_max_s ({self.login_lockout_max_s:g}) is less "
+                                 f"than login_lockout_s ({self.login_lockout_s:g})",
+                                 subkey="login_lockout_max_s", value=self.login_lockout_max_s,
+                                 allowed=f"{self.login_lockout_s:g} to 86400")
         ids = [w.id for w in self.windows]
         dupes = sorted({w for w in ids if ids.count(w) > 1})
         if dupes:

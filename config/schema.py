@@ -585,6 +585,7 @@ class KioskConfig(Section):
     help: HelpConfig = _field(default_factory=HelpConfig, description=HelpConfig.__doc__)
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _file: str = PrivateAttr(default="")  # the terminal's own file, set by load_config
 
     @model_validator(mode="after")
     def _required_devices_enabled(self) -> KioskConfig:
@@ -607,6 +608,10 @@ class KioskConfig(Section):
         """First 16 hex digits of the SHA-256 of :meth:`canonical_json`: equal settings give
         an equal hash however they were assembled (the fleet shows it per terminal)."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()[:16]
+
+    def config_file(self) -> str:
+        """The terminal's own config file this was loaded from ("" when none was given)."""
+        return self._file
 
     def sources(self) -> dict[str, str]:
         """Dotted key → where its value came from (filled by :func:`config.loader.load_config`;

@@ -24,8 +24,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.cli.logging_setup import setup_logging
-
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="TOML file with fleet.settings.Settings keys")
@@ -150,7 +148,8 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # the kiosk's set-up: every record scrubbed of ID and phone numbers (no Kivy imported)
+    from drivers.logsetup import setup_logging  # the personal-data filter on every handler
+
     setup_logging("DEBUG" if args.verbose else "INFO")
     if callable(getattr(args, "func", None)):
         return int(args.func(args))

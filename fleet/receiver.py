@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from drivers.logsetup import setup_logging
+from drivers.privacy import scrub
 from kiosk.telemetry.topics import TopicError, fleet_subscriptions, parse
 
 log = logging.getLogger(__name__)
@@ -171,16 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--client-id", default="fleet-receiver")
     args = parser.parse_args(argv)
-    from kiosk.cli.logging_setup import setup_logging
-
-    setup_logging("INFO")  # scrubbed of ID and phone numbers, like every entry point
+    setup_logging("INFO")
     tls = {}
     if args.pki:
         tls = {"ca_file": str(args.pki / "ca.pem"), "cert_file": str(args.pki / "fleet.pem"),
                "key_file": str(args.pki / "fleet.key")}
     receiver = FleetReceiver(args.url, args.db, client_id=args.client_id,
-                             on_record=lambda kind, p: print(kind, json.dumps(
-                                 p, ensure_ascii=False), flush=True), **tls)
+                             on_record=lambda kind, p: print(kind, scrub(json.dumps(
+                                 p, ensure_ascii=False)), flush=True), **tls)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

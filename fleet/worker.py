@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fleet import selftest_echo
 from fleet.ingest import BatchResult, Ingestor, Message
 from fleet.settings import Settings
 from kiosk.telemetry.topics import UP_LEAVES
@@ -153,6 +154,14 @@ class IngestWorker:
         self.ack_s += time.perf_counter() - began
         self.batches += 1
         self.messages += len(batch)
+        self._after_commit(batch, result)
+
+    def _after_commit(self, batch: list[Message], result: BatchResult) -> None:
+        """Post-commit hooks, all here: the batch is stored for good and acknowledged.
+        The self-test echo (``fleet/selftest_echo.py``) answers fresh ``selftest`` events on
+        the terminals' ``cmd`` topics; ``on_batch`` (``fleet.server.after_commit``) sends the
+        alarm notices."""
+        selftest_echo.answer(self.client, self.settings, batch)
         if self.on_batch is not None:
             try:
                 self.on_batch(result)

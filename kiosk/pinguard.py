@@ -104,8 +104,12 @@ class PinGuard:
             log.warning("cannot save the PIN guard state: %s", exc)
 
     def _audit(self, outcome: str, **extra: object) -> None:
-        entry = {"ts": round(self.clock(), 3), "event": "maintenance_pin", "outcome": outcome,
-                 "failures": self.failures, **extra}
+        self.audit("maintenance_pin", outcome, failures=self.failures, **extra)
+
+    def audit(self, event: str, outcome: str, **extra: object) -> None:
+        """One JSON line in the audit log (also used by the maintenance screen's actions);
+        ``extra`` must hold nothing secret or personal."""
+        entry = {"ts": round(self.clock(), 3), "event": event, "outcome": outcome, **extra}
         log.info("audit: %s", json.dumps(entry))
         if self.audit_file is None:
             return

@@ -2,7 +2,7 @@
 
     kiosk-provision devices                       what backends exist, serial ports, PC/SC readers
     kiosk-provision discover [--port P] [--json]  find and identify what is attached
-    kiosk-provision selftest [--print-report]     devices, broker, servers, clock, disk, font
+    kiosk-provision selftest [--print-report]     devices, camera, test page, fleet round trip, …
     kiosk-provision test idcard --url URL         read one ID card (masked output)
     kiosk-provision test sscard [--reader NAME]   read one social security card (masked output)
     kiosk-provision test printer --url URL        print the test page and report paper status
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="wait up to S seconds for a card, a scan and a pad press")
     selftest.add_argument("--wait", type=float, default=5.0,
                           help="seconds to wait for devices to become ready (default 5)")
+    selftest.add_argument("--no-test-page", action="store_true",
+                          help="do not print the printer's test page (status only)")
+    selftest.add_argument("--echo-wait", type=float, default=10.0, metavar="S",
+                          help="seconds to wait for the fleet's echo (default 10)")
     selftest.add_argument("--json", action="store_true")
 
     test = sub.add_parser("test", help="exercise one peripheral")
@@ -210,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from provisioning.selftest import run as run_selftest
 
-        return run_selftest(config, args.json, args.print_report, args.wait, args.wait_input)
+        return run_selftest(config, args.json, args.print_report, args.wait, args.wait_input,
+                            not args.no_test_page, args.echo_wait)
     if args.command == "preview":
         return _check_module_preview().run(args.job, args.out, paper_width_mm=args.width)
     if args.command in ("config", "hash-pin"):

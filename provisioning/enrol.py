@@ -105,8 +105,9 @@ def check_result(result: dict[str, Any], terminal_id: str,
 
 
 def install(result: dict[str, Any], key: ec.EllipticCurvePrivateKey, paths: Paths,
-            config_file: Path, profile: str | None) -> Path:
-    """Write key, certificate, CA, then the config (validated, with a backup)."""
+            config_file: Path, profile: str | None, fleet_url: str = "") -> Path:
+    """Write key, certificate, CA, then the config (validated, with a backup); ``fleet_url``
+    (online enrolment) is kept as ``fleet.enrol_url`` for a later re-enrolment."""
     terminal = result["terminal"]
     check_result(result, terminal, key)
     _write(paths.key, key_pem(key), 0o600)
@@ -121,8 +122,13 @@ def install(result: dict[str, Any], key: ec.EllipticCurvePrivateKey, paths: Path
     changes: dict[str, Any] = {"terminal": {"id": terminal,
                                             "region_code": result["region_code"]},
                                "mqtt": mqtt}
+    fleet: dict[str, Any] = {}
     if result.get("command_public_key"):
-        changes["fleet"] = {"command_keys": [result["command_public_key"]]}
+        fleet["command_keys"] = [result["command_public_key"]]
+    if fleet_url:
+        fleet["enrol_url"] = fleet_url
+    if fleet:
+        changes["fleet"] = fleet
     return configfile.update(config_file, changes, profile)
 
 
@@ -148,7 +154,7 @@ def enrol_online(fleet_url: str, token: str, terminal_id: str, paths: Paths, con
     if result.get("terminal") != terminal_id:
         raise EnrolError(f"the token is for {result.get('terminal')!r}, this terminal is "
                          f"{terminal_id!r}")
-    install(result, key, paths, config_file, profile)
+    install(result, key, paths, config_file, profile, fleet_url)
     return result
 
 

@@ -1,19 +1,20 @@
 """``kiosk-provision selftest [--print-report] [--json]``: everything this terminal needs, checked.
 
-Devices are started as the kiosk starts them (every configured one must become ready; the
-printer's status is read and, with ``--print-report``, the report itself is its test page),
-then the terminal's surroundings: the MQTT broker (TLS connect with the client certificate and
-a QoS 1 publish acknowledged), the queue and platform servers (an HTTP answer), the clock
-against those servers' ``Date``, free disk space and the CJK font. The result is a pass/fail
-table; any failure makes the exit status 1. The maintenance screen runs the same
-:func:`run_checks`.
+Devices are started as the kiosk starts them (every configured one must become ready), then
+the camera gives frames (count, size, not blank) and the printer reports its paper and prints
+the test page (``selftest_devices.py``); then the terminal's surroundings: the MQTT broker (TLS
+connect with the client certificate, a QoS 1 publish acknowledged) and a round trip through the
+fleet (a signed echo of a nonce, ``selftest_fleet.py``), the queue and platform servers (an
+HTTP answer), the clock against those servers' ``Date``, free disk space and the CJK font. The
+result is a pass/fail table; any failure makes the exit status 1; ``--print-report`` prints it.
+The maintenance screen runs the same checks on the kiosk's running devices and reporter
+(``kiosk.maintenance.live_selftest``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -74,6 +75,25 @@ def check_inputs(config: Any, manager: Any, handoff: Any, wait_s: float) -> list
             for kind in wanted]
 
 
+def health_checks(manager: Any) -> list[Check]:
+    """One row per device kind from a running manager: ready, disabled or why not."""
+    from drivers.base import DeviceState
+
+    checks = []
+    for kind, health in manager.health().items():
+        if health.state is DeviceState.DISABLED:
+            checks.append(Check(f"device {kind}", SKIP, "not configured on this terminal"))
+            continue
+        detail = health.reason or ", ".join(f"{k} {v}" for k, v in health.detail.items()
+                                            if k in ("paper", "sam_id", "reader", "url"))
+        ok = health.state is DeviceState.READY
+        if kind == "printer" and ok and str(health.detail.get("paper", "ok")) == "out":
+            ok, detail = False, "paper out"
+        checks.append(Check(f"device {kind} ({health.type})", PASS if ok else FAIL,
+                            detail or health.state.value))
+    return checks
+
+
 def check_devices(config: Any, wait_s: float) -> tuple[list[Check], Any]:
     """Start every configured device; each enabled one must become ready."""
     from drivers.base import DeviceState
@@ -87,52 +107,7 @@ def check_devices(config: Any, wait_s: float) -> tuple[list[Check], Any]:
     while time.monotonic() < deadline and any(
             h.state is DeviceState.STARTING for h in manager.health().values()):
         time.sleep(0.05)
-    checks = []
-    for kind, health in manager.health().items():
-        if health.state is DeviceState.DISABLED:
-            checks.append(Check(f"device {kind}", SKIP, "not configured on this terminal"))
-            continue
-        detail = health.reason or ", ".join(f"{k} {v}" for k, v in health.detail.items()
-                                            if k in ("paper", "sam_id", "reader", "url"))
-        ok = health.state is DeviceState.READY
-        if kind == "printer" and ok and str(health.detail.get("paper", "ok")) == "out":
-            ok, detail = False, "paper out"
-        checks.append(Check(f"device {kind} ({health.type})", PASS if ok else FAIL,
-                            detail or health.state.value))
-    return checks, (manager, handoff)
-
-
-def check_mqtt(config: Any, timeout_s: float = 10.0) -> Check:
-    if not config.mqtt.enabled:
-        return Check("fleet broker (MQTT)", SKIP, "mqtt.enabled = false")
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    cfg = config.mqtt
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{config.terminal.id}-selftest")
-    if cfg.tls:
-        try:
-            client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
-                           keyfile=cfg.key_file or None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        except (ssl.SSLError, OSError, ValueError) as exc:
-            return Check("fleet broker (MQTT)", FAIL, f"TLS files: {exc}")
-    try:
-        client.connect(cfg.host, cfg.port, keepalive=10)
-    except (OSError, ssl.SSLError) as exc:
-        return Check("fleet broker (MQTT)", FAIL, f"cannot connect to {cfg.url}: {exc}")
-    client.loop_start()
-    try:
-        topic = f"{cfg.topic_prefix}/{config.terminal.region_code}/{config.terminal.id}/event"
-        payload = json.dumps({"schema": "kiosk.selftest", "terminal": config.terminal.id})
-        info = client.publish(topic, payload, qos=1)
-        info.wait_for_publish(timeout_s)
-        if not info.is_published():
-            return Check("fleet broker (MQTT)", FAIL, "connected, but the broker did not "
-                         "acknowledge a QoS 1 message (certificate or ACL?)")
-        return Check("fleet broker (MQTT)", PASS, f"{cfg.url}: connected, message acknowledged")
-    finally:
-        client.loop_stop()
-        client.disconnect()
+    return health_checks(manager), (manager, handoff)
 
 
 def _http_date(url: str, timeout_s: float) -> tuple[int, float | None]:
@@ -195,19 +170,33 @@ def check_font(config: Any) -> Check:
         return Check("CJK font", FAIL, f"{exc} (apt install fonts-noto-cjk)")
 
 
+def surroundings(config: Any, fleet_checks: list[Check]) -> list[Check]:
+    """The fleet's checks, then servers, clock, disk and font (the table's order)."""
+    backends, skews = check_backends(config)
+    return [*fleet_checks, *backends, check_clock(skews), check_disk(config),
+            check_font(config)]
+
+
 def run_checks(config: Any, wait_s: float = 5.0,
                printer_job: Callable[[Any, list[Check]], Check] | None = None,
-               input_wait_s: float = 0.0) -> list[Check]:
+               input_wait_s: float = 0.0, test_page: bool = True,
+               echo_wait_s: float | None = None) -> list[Check]:
     """Every check, in the order of the table; ``printer_job`` prints with the started
     printer (the report) before the devices are stopped."""
+    from provisioning.selftest_devices import check_camera_frames, check_printer_page
+    from provisioning.selftest_fleet import ECHO_WAIT_S, check_fleet
+
     device_checks, (manager, handoff) = check_devices(config, wait_s)
     checks = list(device_checks)
     try:
         if input_wait_s > 0:
             checks += check_inputs(config, manager, handoff, input_wait_s)
-        backends, skews = check_backends(config)
-        checks += [check_mqtt(config), *backends, check_clock(skews), check_disk(config),
-                   check_font(config)]
+        checks.append(check_camera_frames(manager))
+        if test_page:
+            checks.append(check_printer_page(config, manager))
+        fleet = check_fleet(config, echo_wait_s=ECHO_WAIT_S if echo_wait_s is None
+                            else echo_wait_s)
+        checks += surroundings(config, fleet)
         if printer_job is not None:
             checks.append(printer_job(manager, checks))
     finally:
@@ -269,9 +258,10 @@ def table(checks: list[Check]) -> str:
 
 
 def run(config: Any, as_json: bool, print_report: bool, wait_s: float,
-        input_wait_s: float = 0.0) -> int:
+        input_wait_s: float = 0.0, test_page: bool = True,
+        echo_wait_s: float | None = None) -> int:
     checks = run_checks(config, wait_s, _print_report(config) if print_report else None,
-                        input_wait_s)
+                        input_wait_s, test_page, echo_wait_s)
     failed = [c for c in checks if c.outcome == FAIL]
     if as_json:
         devices = [{"kind": c.name.split()[1], "ok": c.outcome != FAIL, "detail": c.detail}

@@ -337,7 +337,7 @@ class UiController:
 
         rows = []
         for kind, item in self.kiosk.devices.health().items():
-            reason = item.reason
+            reason = self.app.tr(item.reason, self.app.lang) if item.reason else ""
             paper = item.detail.get("paper")
             if kind == "printer" and paper:
                 paper_text = self.app.tr(PAPER_LABELS.get(str(paper), str(paper)), self.app.lang)

@@ -394,6 +394,11 @@ class OpenCvCamera(Camera):
                 return False
         return not self.acquired
 
+    @property
+    def frames_read(self) -> int:
+        """Frames read since the driver was made (a new value means a new frame)."""
+        return self._counters["frames"]
+
     def latest_frame(self) -> np.ndarray | None:
         """A copy of the newest frame (for an aiming preview on screen), or None."""
         session = self._session

@@ -27,6 +27,7 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
+from drivers.logsetup import setup_logging
 from drivers.printer.interpreter import Rendering, parse, render_job
 
 log = logging.getLogger(__name__)
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.tcp and not args.pty:
         parser.error("give --tcp HOST:PORT and/or --pty")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    setup_logging("INFO")  # job text may hold a name: the personal-data filter applies
     signal.signal(signal.SIGTERM, _interrupt)
     emulator = PrinterEmulator(args.state, args.out, args.paper_width, args.encoding)
     if args.tcp:

@@ -69,6 +69,12 @@ async def service(request: Request) -> HallService:
 Svc = Annotated[HallService, Depends(service)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's IP (behind a reverse proxy on loopback, uvicorn takes it from
+    X-Forwarded-For; see docs/queue.md)."""
+    return request.client.host if request.client else ""
+
+
 def _kiosk(request: Request, key: str | None,
            bearer: HTTPAuthorizationCredentials | None) -> str:
     presented = key or (bearer.credentials if bearer else "")
@@ -301,9 +307,13 @@ def _api_routes(app: FastAPI) -> None:
 
     # -- staff -----------------------------------------------------------------------------------
     @app.post(f"{API}/session", response_model=s.SessionOut, tags=["staff"],
-              responses={401: ERR, 422: ERR})
+              responses={401: ERR, 422: ERR, 429: {
+                  **ERR, "description": "locked out after repeated wrong passwords (account or "
+                  "address); Retry-After says for how long",
+                  "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                              "description": "seconds"}}}})
     def login(body: s.LoginIn, svc: Svc, request: Request, response: Response) -> Any:
-        session = svc.hall.login(body.name, body.password)
+        session = svc.hall.login(body.name, body.password, client_address(request))
         response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                             secure=bool(request.app.state.secure_cookies), path="/")
         return {"name": session.staff.name, "windows": list(session.staff.windows),

@@ -286,7 +286,13 @@ def _accounts(args: argparse.Namespace, config: Any) -> int:
                 print("kiosk queue terminal: give the terminal id", file=sys.stderr)
                 return 2
             if args.action == "revoke":
-                return 0 if hall.revoke_terminal(args.terminal_id) else 1
+                if hall.revoke_terminal(args.terminal_id):
+                    print(f"{args.terminal_id} revoked: a running server refuses its key from "
+                          "the next request")
+                    return 0
+                print(f"kiosk queue terminal revoke: no terminal {args.terminal_id!r} (see "
+                      "`kiosk queue terminal list`)", file=sys.stderr)
+                return 1
             key = hall.add_terminal(args.terminal_id)
             if args.out:
                 fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

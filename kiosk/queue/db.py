@@ -10,9 +10,14 @@ category, number)`` constraint is the last line of defence against a number give
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from kiosk.queue.lane import FRONT
+
+#: 1: the first schema; 2: ``tickets.place`` (the order of call after a transfer, see
+#: :mod:`kiosk.queue.lane`) and ``lane_counters``. A program refuses a file of a newer version.
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
 SCHEMA = """
@@ -33,6 +38,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     appointment TEXT,
     issued_at REAL NOT NULL, called_at REAL, finished_at REAL,
     window TEXT, call_request TEXT UNIQUE,
+    serve_category TEXT,            -- the queue it waits in after a transfer (NULL: category)
+    target_window TEXT,             -- transferred to one window
+    place REAL,                     -- order within its lane: issue time, or see kiosk.queue.lane
     UNIQUE (day, category, number));
 CREATE INDEX IF NOT EXISTS tickets_queue ON tickets (day, category, state, priority, issued_at);
 CREATE INDEX IF NOT EXISTS tickets_history ON tickets (category, state, finished_at);
@@ -48,15 +56,23 @@ CREATE TABLE IF NOT EXISTS appointments (
     state TEXT NOT NULL,             -- booked | checked_in | cancelled
     ticket_id TEXT, imported_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS appointments_person ON appointments (id_hash, day);
+CREATE TABLE IF NOT EXISTS lane_counters (
+    day TEXT NOT NULL, window TEXT NOT NULL,
+    regular INTEGER NOT NULL,       -- regular calls since the window's last priority call
+    PRIMARY KEY (day, window)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS window_overrides (
     window TEXT NOT NULL, day TEXT NOT NULL, categories TEXT NOT NULL,
     PRIMARY KEY (window, day)) WITHOUT ROWID;
 """
 
 
-def connect(path: Path | str, synchronous: str = "full",
-            schema: str = SCHEMA) -> sqlite3.Connection:
-    """Open (creating if needed) a queue database in WAL mode with the schema in place."""
+def connect(path: Path | str, synchronous: str = "full", schema: str = SCHEMA,
+            migrate: Callable[[sqlite3.Connection], None] | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) a queue database in WAL mode with the schema in place.
+
+    ``migrate`` brings an older file's tables up to date inside the same ``BEGIN IMMEDIATE``
+    transaction (all or nothing, one process at a time). It must look at the tables, not at
+    ``user_version``: the hall's tables share the file and its version number."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
@@ -78,6 +94,8 @@ def connect(path: Path | str, synchronous: str = "full",
             for statement in schema.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if migrate is not None:
+                migrate(conn)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -87,6 +105,28 @@ def connect(path: Path | str, synchronous: str = "full",
         conn.close()
         raise
     return conn
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def migrate_tickets(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2 (idempotent): transfers' columns, and ``place``. Waiting tickets an old
+    version sent to a window were that window's next call: they get a place at the front."""
+    add_columns(conn, "tickets", {"serve_category": "TEXT", "target_window": "TEXT"})
+    if "place" not in columns(conn, "tickets"):
+        conn.execute("ALTER TABLE tickets ADD COLUMN place REAL")
+        conn.execute("UPDATE tickets SET place = CASE WHEN state = 'waiting' AND target_window "
+                     f"IS NOT NULL THEN issued_at - {FRONT!r} ELSE issued_at END")
+    # a process of the previous version that had the file open before the upgrade still
+    # inserts without a place: the ticket then queues by its issue time
+    conn.execute("CREATE TRIGGER IF NOT EXISTS tickets_place_default AFTER INSERT ON tickets "
+                 "WHEN NEW.place IS NULL BEGIN UPDATE tickets SET place = NEW.issued_at "
+                 "WHERE seq = NEW.seq; END")
+    conn.execute("DROP INDEX IF EXISTS tickets_serve")
+    conn.execute("CREATE INDEX IF NOT EXISTS tickets_place ON tickets "
+                 "(day, COALESCE(serve_category, category), state, priority, place)")
 
 
 def add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:

@@ -10,9 +10,11 @@ Rules in one place:
 - Numbers are the category letter and three digits. The service day is the date in the site's
   time zone, so numbers restart at local midnight, not UTC midnight. The server's own counter
   skips every number reserved for a terminal's offline range and any number already taken.
-- Order of call: green channel (绿色通道), then appointments, then everyone else; within a
-  priority, earlier issue first. People ahead count the waiting tickets of the same category
-  that will be called first.
+- Order of call (:mod:`kiosk.queue.lane`): by default (``priority_lane = "strict"``) green
+  channel (绿色通道), then appointments, then everyone else; within a priority, earlier
+  ``place`` first (the issue time, or where a transfer put the ticket). ``ratio:N`` and
+  ``off`` are configurable. People ahead count the waiting tickets of the same category that
+  will be called first.
 - Estimated wait = people ahead × typical service time (median of recent service times of the
   category, see :mod:`kiosk.queue.estimate`) ÷ the windows' worth of service the category gets
   now (tide windows included).
@@ -40,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from config.queue import CategorySettings, QueueSettings
 from drivers.privacy import mask_name
-from kiosk.queue import db, estimate
+from kiosk.queue import db, estimate, lane
 from kiosk.queue import windows as tide
 from kiosk.queue.appointments import hash_id, load_key
 from kiosk.queue.errors import (
@@ -103,11 +105,11 @@ class QueueEngine:
         self._windows = self.settings.window_map
         self._lock = threading.RLock()
         self._surging: set[int] = set()  # surge rules in force (kept for their hysteresis)
-        self._conn = db.connect(self.db_path, self.settings.synchronous)
+        self._lane = self.settings.lane_mode
+        self._ratio = self.settings.lane_ratio
+        self._conn = db.connect(self.db_path, self.settings.synchronous,
+                                migrate=db.migrate_tickets)
         self._conn.row_factory = sqlite3.Row
-        db.add_columns(self._conn, "tickets", {"serve_category": "TEXT", "target_window": "TEXT"})
-        self._conn.execute(f"CREATE INDEX IF NOT EXISTS tickets_serve ON tickets "
-                           f"(day, {QUEUE}, state, priority, issued_at)")
         self._closed = False
         self._purged_on: str | None = None
 
@@ -228,12 +230,7 @@ class QueueEngine:
         names, area = tide.where(queue_code, self.settings, mapping) if cat else ((), "")
         ahead = wait = None
         if row["state"] == TicketState.WAITING and row["day"] == now.date().isoformat():
-            ahead = conn.execute(
-                f"SELECT COUNT(*) FROM tickets WHERE day = ? AND {QUEUE} = ? AND "
-                "state = 'waiting' AND (priority > ? OR (priority = ? AND (issued_at < ? OR "
-                "(issued_at = ? AND seq < ?))))",
-                (row["day"], queue_code, row["priority"], row["priority"], row["issued_at"],
-                 row["issued_at"], row["seq"])).fetchone()[0]
+            ahead = self._ahead(conn, row, queue_code, mapping)
             if cat is not None:
                 wait = estimate.wait_minutes(ahead, self._service_s(conn, cat, now_ts),
                                              tide.servers(cat.code, mapping))
@@ -248,6 +245,44 @@ class QueueEngine:
             called_at=self._dt(row["called_at"]), finished_at=self._dt(row["finished_at"]),
             terminal=row["terminal"], offline=row["source"] == "offline",
             appointment=row["appointment"] or "")
+
+    def _ahead(self, conn: sqlite3.Connection, row: sqlite3.Row, queue_code: str,
+               mapping: dict[str, tide.Assignment]) -> int:
+        """Waiting tickets of the same queue called before ``row`` (kiosk.queue.lane)."""
+        where = f"FROM tickets WHERE day = ? AND {QUEUE} = ? AND state = 'waiting'"
+        args = (row["day"], queue_code)
+        place, prio, seq = row["place"], row["priority"], row["seq"]
+        if self._lane == "off":
+            return int(conn.execute(f"SELECT COUNT(*) {where} AND (place, seq) < (?, ?)",
+                                    (*args, place, seq)).fetchone()[0])
+        if self._lane == "strict" or place < 0:
+            return int(conn.execute(
+                f"SELECT COUNT(*) {where} AND (place >= 0, -priority, place, seq) < (?, ?, ?, ?)",
+                (*args, place >= 0, -prio, place, seq)).fetchone()[0])
+        counts = conn.execute(
+            "SELECT COALESCE(SUM(place < 0), 0), "
+            "COALESCE(SUM(place >= 0 AND priority > 0), 0), "
+            "COALESCE(SUM(place >= 0 AND priority > 0 AND "
+            "(-priority, place, seq) < (?, ?, ?)), 0), "
+            "COALESCE(SUM(place >= 0 AND priority = 0), 0), "
+            f"COALESCE(SUM(place >= 0 AND priority = 0 AND (place, seq) < (?, ?)), 0) {where}",
+            (-prio, place, seq, place, seq, *args)).fetchone()
+        servers = [w for w, a in mapping.items() if queue_code in a.categories]
+        return lane.ratio_ahead(front=counts[0], priority_total=counts[1],
+                                priority_ahead=counts[2], regular_total=counts[3],
+                                regular_ahead=counts[4], is_priority=prio > 0,
+                                regular_calls=self._regular_calls(conn, row["day"], servers),
+                                ratio=self._ratio)
+
+    def _regular_calls(self, conn: sqlite3.Connection, day: str, windows: Sequence[str]) -> int:
+        """``ratio:N``: the largest count of regular calls since a priority call among
+        ``windows`` (one window: exactly its count)."""
+        if not windows:
+            return 0
+        marks = ", ".join("?" for _ in windows)
+        value = conn.execute(f"SELECT MAX(regular) FROM lane_counters WHERE day = ? AND "
+                             f"window IN ({marks})", (day, *windows)).fetchone()[0]
+        return int(value or 0)
 
     def _row(self, conn: sqlite3.Connection, ticket_id: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM tickets WHERE id = ?", (str(ticket_id),)).fetchone()
@@ -294,6 +329,7 @@ class QueueEngine:
     def _insert(self, conn: sqlite3.Connection, **values: Any) -> sqlite3.Row:
         values.setdefault("id", uuid.uuid4().hex)
         values.setdefault("state", TicketState.WAITING.value)
+        values.setdefault("place", values["issued_at"])
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         conn.execute(f"INSERT INTO tickets ({columns}) VALUES ({marks})", tuple(values.values()))
@@ -336,7 +372,7 @@ class QueueEngine:
         cutoff = (today - timedelta(days=keep_days)).isoformat()
         with self._write() as conn:
             removed = conn.execute("DELETE FROM tickets WHERE day < ?", (cutoff,)).rowcount
-            for table in ("counters", "appointments", "window_overrides"):
+            for table in ("counters", "appointments", "window_overrides", "lane_counters"):
                 conn.execute(f"DELETE FROM {table} WHERE day < ?", (cutoff,))
         self._purged_on = today.isoformat()
         if removed:
@@ -442,18 +478,41 @@ class QueueEngine:
             conn.execute("UPDATE tickets SET state = 'served', finished_at = ? WHERE day = ? AND "
                          "window = ? AND state = 'called'", (now_ts, day, wid))
             mapping = self._mapping(conn, now)
-            codes = mapping[wid].categories
-            marks = ", ".join("?" for _ in codes)
-            row = conn.execute(  # tickets transferred to this window first, then its queue
-                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND "
-                f"(target_window = ? OR (target_window IS NULL AND {QUEUE} IN ({marks}))) "
-                "ORDER BY target_window IS NULL, priority DESC, issued_at, seq LIMIT 1",
-                (day, wid, *codes)).fetchone()
-            if row is None:
+            rows = self._in_order(conn, day, wid, mapping[wid].categories, 1)
+            if not rows:
                 return None
+            row = rows[0]
             conn.execute("UPDATE tickets SET state = 'called', window = ?, called_at = ?, "
                          "call_request = ? WHERE seq = ?", (wid, now_ts, request_id, row["seq"]))
+            if self._lane == "ratio" and row["place"] >= 0:
+                conn.execute("INSERT INTO lane_counters (day, window, regular) VALUES (?, ?, ?) "
+                             "ON CONFLICT (day, window) DO UPDATE SET regular = CASE WHEN "
+                             "excluded.regular = 0 THEN 0 ELSE regular + 1 END",
+                             (day, wid, 0 if row["priority"] > 0 else 1))
             return self._ticket(conn, self._row(conn, row["id"]), now_ts, mapping)
+
+    def _lane_rows(self, conn: sqlite3.Connection, day: str, wid: str, codes: Sequence[str],
+                   limit: int, *, only: str = "", order: str = lane.ORDER_STRICT
+                   ) -> list[sqlite3.Row]:
+        """Waiting tickets for window ``wid``: sent to it, or in a queue it serves."""
+        marks = ", ".join("?" for _ in codes)
+        return conn.execute(
+            f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND "
+            f"(target_window = ? OR (target_window IS NULL AND {QUEUE} IN ({marks}))){only} "
+            f"ORDER BY {order} LIMIT ?", (day, wid, *codes, limit)).fetchall()
+
+    def _in_order(self, conn: sqlite3.Connection, day: str, wid: str, codes: Sequence[str],
+                  limit: int) -> list[sqlite3.Row]:
+        """The next ``limit`` tickets window ``wid`` will call, by ``queue.priority_lane``."""
+        if self._lane != "ratio":
+            return self._lane_rows(conn, day, wid, codes, limit, order=lane.order_sql(self._lane))
+        front = self._lane_rows(conn, day, wid, codes, limit, only=" AND place < 0")
+        prio = self._lane_rows(conn, day, wid, codes, limit,
+                               only=" AND place >= 0 AND priority > 0")
+        regular = self._lane_rows(conn, day, wid, codes, limit,
+                                  only=" AND place >= 0 AND priority = 0")
+        return lane.interleave(front, prio, regular, self._regular_calls(conn, day, [wid]),
+                               self._ratio, limit)
 
     def _transition(self, ticket_id: str, target: TicketState, allowed: Iterable[TicketState],
                     action: str) -> Ticket:
@@ -474,9 +533,9 @@ class QueueEngine:
                  window: str | None = None) -> Ticket:
         """Send a called (or waiting) ticket to another category's queue or to one window.
 
-        The resident keeps the number. Rule: in another category the ticket keeps its place
-        by its original issue time (and priority); sent to a window it is that window's next
-        call. Exactly one of ``category`` and ``window``."""
+        The resident keeps the number; its place in the new line follows
+        ``queue.transfer_to_category`` or ``queue.transfer_to_window`` (keep_issue_time, front
+        or back, see :mod:`kiosk.queue.lane`). Exactly one of ``category`` and ``window``."""
         if (category is None) == (window is None):
             raise InvalidRequest("give a category or a window to transfer to", field="category")
         code = self._category(category).code if category is not None else None
@@ -489,10 +548,13 @@ class QueueEngine:
                 number = label(row["category"], row["number"])
                 raise BadTransition(f"{number}号{_STATE_WORDS[row['state']]}，不能转移",
                                     ticket=row["id"], state=row["state"])
+            rule = (self.settings.transfer_to_window if wid is not None
+                    else self.settings.transfer_to_category)
             conn.execute("UPDATE tickets SET state = 'waiting', serve_category = ?, "
                          "target_window = ?, window = NULL, called_at = NULL, "
-                         "call_request = NULL WHERE seq = ?",
-                         (code if code != row["category"] else None, wid, row["seq"]))
+                         "call_request = NULL, place = ? WHERE seq = ?",
+                         (code if code != row["category"] else None, wid,
+                          lane.transfer_place(rule, row["issued_at"], now_ts), row["seq"]))
             return self._ticket(conn, self._row(conn, ticket_id), now_ts)
 
     def park(self, ticket_id: str) -> Ticket:
@@ -544,15 +606,10 @@ class QueueEngine:
         codes = [c for c in categories if c in self._categories]
         now_ts = self._clock()
         now = datetime.fromtimestamp(now_ts, self.tz)
-        marks = ", ".join("?" for _ in codes)
         with self._read() as conn:
             mapping = self._mapping(conn, now)
-            rows = conn.execute(
-                f"SELECT * FROM tickets WHERE day = ? AND state = 'waiting' AND "
-                f"(target_window = ? OR (target_window IS NULL AND {QUEUE} IN ({marks}))) "
-                "ORDER BY target_window IS NULL, priority DESC, issued_at, seq LIMIT ?",
-                (now.date().isoformat(), window, *codes,
-                 max(1, min(int(limit), 50)))).fetchall()
+            rows = self._in_order(conn, now.date().isoformat(), window, codes,
+                                  max(1, min(int(limit), 50)))
             return [self._ticket(conn, r, now_ts, mapping) for r in rows]
 
     def recent_calls(self, limit: int = 10) -> list[Ticket]:

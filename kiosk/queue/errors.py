@@ -144,6 +144,14 @@ class RateLimited(QueueError):
     http_status = 429
 
 
+class LoginLocked(RateLimited):
+    """Too many wrong passwords for this account or from this address (429): sign-in is
+    refused, whatever the password, for ``retry_after_s``; ``scope`` is ``account`` or
+    ``address``."""
+
+    code = "login_locked"
+
+
 class WindowPaused(QueueError):
     code = "paused"
 
@@ -153,7 +161,7 @@ ERRORS: dict[str, type[QueueError]] = {
         QueueError, InvalidRequest, UnknownCategory, UnknownWindow, TicketNotFound,
         BadTransition, QueueClosed, CapacityReached, CheckInRefused, AppointmentNotFound,
         TooEarly, TooLate, AppointmentCancelled, QueueUnavailable, Unauthorized, Forbidden,
-        RateLimited, WindowPaused)
+        RateLimited, LoginLocked, WindowPaused)
 }
 
 

@@ -6,7 +6,11 @@ Same SQLite file as the engine, own connection and tables (``hall_*``), every ch
 ``BEGIN IMMEDIATE`` transaction.
 
 - Kiosk credentials: ``add_terminal(id)`` returns a random API key once; only its SHA-256 is
-  kept (a 256-bit random key needs no slow hash).
+  kept (a 256-bit random key needs no slow hash). Every request looks its key up afresh on a
+  read-only connection of its own (a point read that never waits for a writer in WAL mode), so
+  a key revoked by the CLI in another process is refused from the next request.
+- Staff sign-in lock-out after repeated wrong passwords, per account and address
+  (:mod:`kiosk.queue.lockout`), persisted here; every attempt is audited (``hall_audit``).
 - Staff: argon2id password hashes, windows they may serve, role ``staff`` or ``admin``;
   sessions are random tokens (SHA-256 kept) with their own CSRF token and an expiry.
 - Help requests (帮办): pending → acknowledged (by, at) → done; idempotent on request_id.
@@ -18,6 +22,7 @@ Same SQLite file as the engine, own connection and tables (``hall_*``), every ch
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import sqlite3
@@ -31,8 +36,14 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from kiosk.queue import db
-from kiosk.queue.errors import Forbidden, InvalidRequest, TicketNotFound, Unauthorized
+from kiosk.queue import db, lockout
+from kiosk.queue.errors import (
+    Forbidden,
+    InvalidRequest,
+    LoginLocked,
+    TicketNotFound,
+    Unauthorized,
+)
 
 HALL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS hall_terminals (
@@ -61,16 +72,16 @@ CREATE TABLE IF NOT EXISTS hall_stats (
     day TEXT NOT NULL, category TEXT NOT NULL, window TEXT NOT NULL,
     tickets INTEGER NOT NULL, served INTEGER NOT NULL, no_show INTEGER NOT NULL,
     wait_mean_s REAL, wait_p90_s REAL, service_mean_s REAL, service_p90_s REAL,
-    PRIMARY KEY (day, category, window)) WITHOUT ROWID
-"""
+    PRIMARY KEY (day, category, window)) WITHOUT ROWID;
+""" + lockout.SCHEMA
 
 SESSION_S = 12 * 3600
-KEY_CACHE_S = 30.0
 ROLES = ("staff", "admin")
 HELP_STATES = ("pending", "acknowledged", "done")
 
 
 AuthError = Unauthorized
+log = logging.getLogger(__name__)
 
 
 class HelpNotFound(TicketNotFound):
@@ -146,18 +157,27 @@ class HallStore:
     """Accounts, sessions, help requests, call log, retention and statistics."""
 
     def __init__(self, db_path: Path | str, tz: tzinfo, *, synchronous: str = "full",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 lockout_policy: lockout.Policy | None = None) -> None:
         self.tz = tz
         self._clock = clock
         self._lock = threading.RLock()
         self._conn = db.connect(Path(db_path), synchronous, schema=HALL_SCHEMA)
         self._conn.row_factory = sqlite3.Row
+        # kiosk keys: read on every request, on a connection of their own (the writer's lock
+        # is held across disk syncs; a WAL reader waits for nobody)
+        self._keys = sqlite3.connect(str(db_path), timeout=db.BUSY_TIMEOUT_S,
+                                     isolation_level=None, check_same_thread=False)
+        self._keys.execute("PRAGMA query_only=1")
+        self._keys_lock = threading.Lock()
         self._hasher: Any = None
-        self._key_cache: dict[str, tuple[str, float]] = {}
+        self.lockout = lockout_policy or lockout.Policy()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._keys_lock:
+            self._keys.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -198,37 +218,27 @@ class HallStore:
             raise InvalidRequest("terminal id: 1 to 40 letters, digits or hyphens",
                                  field="terminal")
         key = "kq_" + secrets.token_urlsafe(32)
-        self._key_cache.clear()  # re-keying drops the old key at once
-        with self._write() as conn:
+        with self._write() as conn:  # re-keying: the old key is refused from the next request
             conn.execute("INSERT INTO hall_terminals (id, key_hash, created_at) VALUES (?, ?, ?) "
                          "ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, "
                          "revoked = 0", (terminal, _sha(key), self._clock()))
         return key
 
     def revoke_terminal(self, terminal: str) -> bool:
-        self._key_cache.clear()
+        """Refuse the terminal's key from the next request, in every process."""
         with self._write() as conn:
             return conn.execute("UPDATE hall_terminals SET revoked = 1 WHERE id = ?",
                                 (terminal,)).rowcount > 0
 
     def terminal_for_key(self, key: str) -> str | None:
-        """The terminal of a kiosk key. Known keys are remembered for ``KEY_CACHE_S`` (no
-        database read per request); a revocation here takes effect at once, one made by the
-        CLI in another process within ``KEY_CACHE_S``."""
+        """The terminal of a kiosk key, read afresh (no cache: a revocation made anywhere,
+        the CLI in another process included, holds from the next request)."""
         if not key or len(key) > 200:
             return None
-        digest = _sha(key)
-        now = time.monotonic()
-        cached = self._key_cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        rows = self._rows("SELECT id FROM hall_terminals WHERE key_hash = ? AND revoked = 0",
-                          (digest,))
-        if not rows:
-            self._key_cache.pop(digest, None)
-            return None
-        self._key_cache[digest] = (rows[0]["id"], now + KEY_CACHE_S)
-        return rows[0]["id"]  # type: ignore[no-any-return]
+        with self._keys_lock:
+            row = self._keys.execute("SELECT id FROM hall_terminals WHERE key_hash = ? AND "
+                                     "revoked = 0", (_sha(key),)).fetchone()
+        return str(row[0]) if row is not None else None
 
     def terminals(self) -> list[str]:
         return [r["id"] for r in self._rows("SELECT id FROM hall_terminals WHERE revoked = 0 "
@@ -251,33 +261,76 @@ class HallStore:
                          "password_hash = excluded.password_hash, windows = excluded.windows, "
                          "role = excluded.role",
                          (name, self.hasher.hash(password), ",".join(wins), role, self._clock()))
+            # a new password (the admin's answer to a locked-out colleague) lifts the lock
+            conn.execute("DELETE FROM hall_login_failures WHERE subject = ?",
+                         (lockout.subjects(name, "")["account"],))
         return Staff(name, wins, role)
 
     def _staff(self, row: sqlite3.Row) -> Staff:
         wins = tuple(w for w in row["windows"].split(",") if w)
         return Staff(row["name"], wins, row["role"])
 
-    def login(self, name: str, password: str) -> Session:
-        """A new session for a correct name and password; :class:`AuthError` otherwise."""
+    def login(self, name: str, password: str, address: str = "") -> Session:
+        """A new session for a correct name and password from ``address`` (the client's IP).
+
+        :class:`LoginLocked` (429) while the account or the address is locked out after
+        repeated wrong passwords (:mod:`kiosk.queue.lockout`), whatever the password;
+        :class:`AuthError` (401) for a wrong one. Every attempt is audited, never the
+        password."""
         from argon2.exceptions import InvalidHashError, VerificationError
 
+        now = self._clock()
+        with self._lock:
+            lock = lockout.current(self._conn, name, address, now)
+        if lock is not None:
+            self._audit_login(name, address, "refused_locked")
+            raise self._locked(lock)
         rows = self._rows("SELECT * FROM hall_staff WHERE name = ?", (str(name),))
-        if not rows:
-            self.hasher.hash(password or "x")  # the same work as a wrong password
-            raise AuthError("用户名或密码不正确")
-        row = rows[0]
         try:
+            if not rows:
+                self.hasher.hash(password or "x")  # the same work as a wrong password
+                raise VerificationError("no such account")
+            row = rows[0]
             self.hasher.verify(row["password_hash"], password)
         except (VerificationError, InvalidHashError):
+            with self._write() as conn:
+                lock = lockout.failed(conn, self.lockout, name, address, now)
+                lockout.audit(conn, now, self._day(now), "login", name, address,
+                              "wrong_password_locked" if lock else "wrong_password")
+            log.warning("staff sign-in refused: wrong password for account %r from %s%s", name,
+                        address or "?", f"; locked for {lock.retry_after_s} s ({lock.scope}, "
+                        f"{lock.failures} in a row)" if lock else "")
+            if lock is not None:
+                raise self._locked(lock) from None
             raise AuthError("用户名或密码不正确") from None
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
-        now = self._clock()
         with self._write() as conn:
+            lockout.succeeded(conn, name, address)
+            lockout.audit(conn, now, self._day(now), "login", row["name"], address, "ok")
             conn.execute("DELETE FROM hall_sessions WHERE expires_at < ?", (now,))
             conn.execute("INSERT INTO hall_sessions (token_hash, name, csrf, expires_at) "
                          "VALUES (?, ?, ?, ?)", (_sha(token), row["name"], csrf, now + SESSION_S))
         return Session(self._staff(row), csrf, token)
+
+    @staticmethod
+    def _locked(lock: lockout.Lock) -> LoginLocked:
+        who = "该账号" if lock.scope == "account" else "本机地址"
+        return LoginLocked(f"{who}登录失败次数过多，请{lock.retry_after_s}秒后再试",
+                           retry_after_s=lock.retry_after_s, scope=lock.scope)
+
+    def _audit_login(self, name: str, address: str, outcome: str) -> None:
+        now = self._clock()
+        with self._write() as conn:
+            lockout.audit(conn, now, self._day(now), "login", name, address, outcome)
+        log.warning("staff sign-in refused: account %r from %s is locked out", name,
+                    address or "?")
+
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit rows (sign-in attempts): when, what, who, from where, outcome."""
+        return [dict(r) for r in self._rows(
+            "SELECT at, action, actor, address, outcome FROM hall_audit ORDER BY seq DESC "
+            "LIMIT ?", (max(1, min(limit, 1000)),))]
 
     def session(self, token: str) -> Session | None:
         if not token or len(token) > 200:
@@ -452,6 +505,10 @@ class HallStore:
                 "calls": conn.execute("DELETE FROM hall_calls WHERE day < ?", (cutoff,)).rowcount,
             }
             conn.execute("DELETE FROM hall_recalls WHERE day < ?", (cutoff,))
+            conn.execute("DELETE FROM hall_audit WHERE day < ?", (cutoff,))
+            conn.execute("DELETE FROM hall_login_failures WHERE last_at < ? AND "
+                         "locked_until < ?", (self._clock() - lockout.FORGET_S, self._clock()))
+            conn.execute("DELETE FROM lane_counters WHERE day < ?", (cutoff,))
             conn.execute("DELETE FROM counters WHERE day < ?", (cutoff,))
             conn.execute("DELETE FROM window_overrides WHERE day < ?", (cutoff,))
         return counts

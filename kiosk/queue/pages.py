@@ -21,8 +21,9 @@ from fastapi import Depends, FastAPI, Form, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.responses import StreamingResponse
 
-from kiosk.queue.app import SESSION_COOKIE, service
-from kiosk.queue.errors import QueueError, TicketNotFound
+from kiosk.queue import lane
+from kiosk.queue.app import SESSION_COOKIE, client_address, service
+from kiosk.queue.errors import LoginLocked, QueueError, TicketNotFound
 from kiosk.queue.hall import AuthError
 from kiosk.queue.hallservice import HallService
 from kiosk.queue.models import Ticket
@@ -104,9 +105,10 @@ def add_pages(app: FastAPI) -> None:
 
     # -- login ------------------------------------------------------------------------------------
     @app.get("/login", include_in_schema=False)
-    def login_page(request: Request, error: str = "") -> HTMLResponse:
+    def login_page(request: Request, error: str = "",
+                   wait: Annotated[int, Query(ge=0, le=86400)] = 0) -> HTMLResponse:
         token = secrets.token_urlsafe(24)
-        page = _page("login.html", {"csrf": token, "error": error[:100]})
+        page = _page("login.html", {"csrf": token, "error": error[:100], "wait": wait})
         page.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/login",
                         secure=bool(request.app.state.secure_cookies))
         return page
@@ -119,7 +121,11 @@ def add_pages(app: FastAPI) -> None:
         if not cookie or not secrets.compare_digest(cookie, csrf):
             return RedirectResponse("/login?error=csrf", status_code=303)
         try:
-            session = svc.hall.login(name, password)
+            session = svc.hall.login(name, password, client_address(request))
+        except LoginLocked as exc:
+            wait = int(exc.details["retry_after_s"])
+            return RedirectResponse(f"/login?error=locked_{exc.details['scope']}&wait={wait}",
+                                    status_code=303)
         except AuthError:
             return RedirectResponse("/login?error=password", status_code=303)
         response = RedirectResponse("/staff", status_code=303)
@@ -150,7 +156,9 @@ def add_pages(app: FastAPI) -> None:
             "windows": [{"id": w.id, "name": w.name} for w in windows],
             "all_windows": [{"id": w.id, "name": w.name} for w in svc.settings.windows],
             "categories": [{"code": c.code, "name": c.name} for c in svc.settings.categories],
-            "no_show_after_recalls": svc.settings.no_show_after_recalls})
+            "no_show_after_recalls": svc.settings.no_show_after_recalls,
+            "rules": lane.describe(svc.settings.priority_lane, svc.settings.transfer_to_category,
+                                   svc.settings.transfer_to_window)})
 
     @app.get("/staff/events", include_in_schema=False)
     async def staff_events(request: Request, svc: Svc) -> Response:

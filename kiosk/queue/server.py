@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from kiosk.queue import lockout
 from kiosk.queue.app import build_app
 from kiosk.queue.engine import QueueEngine
 from kiosk.queue.hall import HallStore
@@ -35,7 +36,13 @@ class QueueHttpServer:
                  key: Path | str | None = None, purge_every_s: float = PURGE_EVERY_S,
                  fleet: Callable[..., bool] | None = None, hall_id: str = "hall") -> None:
         self.engine = engine
-        self.hall = HallStore(engine.db_path, engine.tz, synchronous=engine.settings.synchronous)
+        settings = engine.settings
+        self.hall = HallStore(engine.db_path, engine.tz, synchronous=settings.synchronous,
+                              lockout_policy=lockout.Policy(
+                                  account_free=settings.login_failures,
+                                  address_free=settings.login_address_failures,
+                                  base_s=settings.login_lockout_s,
+                                  max_s=settings.login_lockout_max_s))
         speech = Path(speech_dir) if speech_dir else engine.db_path.parent / "speech-cache"
         self.service = HallService(engine, self.hall, speech_dir=speech, fleet=fleet,
                                    hall_id=hall_id)

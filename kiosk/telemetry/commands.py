@@ -42,6 +42,7 @@ COMMANDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "screenshot": {},
     "set_log_level": {"level": str},
     "flush_outbox": {},
+    "selftest_echo": {"nonce": str},  # the fleet's answer to a self-test event (echo.py)
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _FIELDS = ("schema", "v", "id", "terminal", "name", "args", "issued", "expires", "nonce", "sig")

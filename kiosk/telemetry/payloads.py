@@ -25,7 +25,7 @@ KINDS = ("presence", "birth", "health", "rating", "event", "command", "command_r
 
 #: events the kiosk sends (``name`` of an event payload)
 EVENT_NAMES = ("call_staff", "help", "session", "error", "alarm", "maintenance", "started",
-               "stopping", "queue_daily")
+               "stopping", "queue_daily", "selftest")
 #: ``outcome`` of a ``session`` event (kiosk.event.v1.json allows these and nothing else)
 SESSION_OUTCOMES = ("completed", "abandoned", "timeout", "error")
 #: how a session ended (``SessionMachine.end_session(reason)``) → its reported outcome; the

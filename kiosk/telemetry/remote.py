@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from kiosk.mainthread import MainThreadHandoff
 from kiosk.telemetry.commands import Command, CommandResult
+from kiosk.telemetry.echo import COMMAND as ECHO_COMMAND
+from kiosk.telemetry.echo import EchoBoard
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class RemoteCommands:
         self._handoff = handoff
         self._ui: UiActions | None = None
         self.ui_timeout_s = ui_timeout_s
+        self.echoes = EchoBoard()  # the maintenance self-test's fleet round trips
 
     def attach_ui(self, ui: UiActions) -> None:
         self._ui = ui
@@ -48,6 +51,8 @@ class RemoteCommands:
     def handle(self, command: Command) -> CommandResult | None:
         name, args = command.name, dict(command.args)
         log.info("remote command %s (%s)", name, command.id)
+        if name == ECHO_COMMAND:
+            return self.echoes.deliver(command)
         if name == "set_log_level":
             level = str(args.get("level", "")).upper()
             if level not in LOG_LEVELS:

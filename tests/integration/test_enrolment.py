@@ -4,95 +4,27 @@ wrong tokens refused; a revoked terminal refused by the broker (CRL + ACL, SIGHU
 
 from __future__ import annotations
 
-import os
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from fleet_stack import REGION, TERMINAL, Stack, enrol, fleet_stack
+from fleet_stack import terminal_dir as _terminal_dir
 from paho.mqtt.enums import CallbackAPIVersion
 
 from config import load_config
-from fleet.broker import BrokerSpec, MosquittoProcess, free_port
-from fleet.commands import new_key, public_b64, save_key
-from fleet.enrolment.ca import EnrolmentCA
 from fleet.pki import TestCA
-from fleet.testing import ServerProcess
 
 pytestmark = pytest.mark.timeout(180)
-BIN = Path(sys.executable).parent
-TERMINAL, REGION = "JN-LX-0007", "370102"
-
-
-@dataclass
-class Stack:
-    dir: Path
-    settings: Path
-    url: str
-    broker_port: int
-    ca: TestCA
-    command_public: str
-    broker: MosquittoProcess
-
-    def fleet(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "kiosk-fleet"), *args, "--config", str(self.settings)],
-                              capture_output=True, text=True, timeout=60)
-
-    def token(self, terminal: str = TERMINAL, *extra: str) -> str:
-        result = self.fleet("enrol-token", "create", "--terminal", terminal, "--region", REGION,
-                            *extra)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("enrol")
-    ca = TestCA(root / "pki")
-    ca.init()
-    server = ca.server()
-    fleet_id = ca.client("fleet")
-    EnrolmentCA(root / "pki").write_crl([])
-    port = free_port()  # mosquitto cannot take a bound socket; as in fleet.lab
-    broker_dir = root / "broker"
-    spec = BrokerSpec(broker_dir, port=port, ca_file=ca.ca.cert, cert_file=server.cert,
-                      key_file=server.key, terminals=[], fleet_users=["fleet"],
-                      extra_lines=[f"crlfile {root / 'pki' / 'crl.pem'}",
-                                   f"pid_file {broker_dir / 'mosquitto.pid'}"])
-    broker = MosquittoProcess(spec)
-    broker.start()
-    key = new_key()
-    save_key(key, root / "command.pem")
-    settings = root / "fleet.toml"
-    settings.write_text(
-        f'db = "sqlite:///{root / "fleet.db"}"\n'
-        f'mqtt = "mqtts://127.0.0.1:{port}"\n'
-        f'mqtt_ca = "{ca.ca.cert}"\nmqtt_cert = "{fleet_id.cert}"\nmqtt_key = "{fleet_id.key}"\n'
-        f'command_key_file = "{root / "command.pem"}"\n'
-        "[enrolment]\n"
-        f'ca_dir = "{root / "pki"}"\n'
-        f'mqtt_url = "mqtts://127.0.0.1:{port}"\n'
-        f'broker_acl_file = "{broker_dir / "acl"}"\n'
-        f'broker_pid_file = "{broker_dir / "mosquitto.pid"}"\n')
-    server_proc = ServerProcess(["--config", str(settings), "--no-ingest"],
-                                log_path=root / "server.log").start()
-    try:
-        yield Stack(root, settings, server_proc.url, port, ca, public_b64(key), broker)
-    finally:
-        server_proc.stop()
-        broker.stop()
-
-
-def enrol(terminal_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    return subprocess.run([str(BIN / "kiosk-provision"), "enrol", "--profile", "hall",
-                           "--config", str(terminal_dir / "kiosk.toml"), *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+    with fleet_stack(tmp_path_factory.mktemp("enrol"), ingest=False) as built:
+        yield built
 
 
 class Mqtt:
@@ -134,17 +66,6 @@ class Mqtt:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-def _terminal_dir(tmp_path: Path) -> Path:
-    from deploy_helpers import deployable_file
-
-    folder = tmp_path / "etc-kiosk"
-    folder.mkdir()
-    deployable_file(folder).rename(folder / "kiosk.toml")
-    text = (folder / "kiosk.toml").read_text().replace("JN-LX-HALL-0042", TERMINAL)
-    (folder / "kiosk.toml").write_text(text)
-    return folder
 
 
 def _fleet_listener(stack: Stack) -> Mqtt:

@@ -79,3 +79,33 @@ def test_the_one_set_up_filters_console_and_file(tmp_path: Path,
         assert text.count("3701**********0032") >= 2 and text.count("138****5678") == 2, text
         assert "0219 9003" not in text and "1234 5678" not in text and "１２３４" not in text
         assert "19900307" not in text
+
+
+def test_no_entry_point_sets_up_logging_without_the_filter() -> None:
+    """Every command (kiosk, kiosk-fleet, the hall server, the emulators) logs through
+    ``drivers.logsetup.setup_logging``; a ``basicConfig`` would add an unfiltered handler."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for package in ("kiosk", "drivers", "fleet", "provisioning", "screens", "config")
+        for path in (root / package).rglob("*.py")
+        if "logging.basicConfig(" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+def test_the_printer_emulator_logs_through_the_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    from drivers.printer import emulator
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        setup_logging("INFO")
+        emulator.log.error("job for %s failed", ID)
+    finally:
+        for handler in list(root.handlers):
+            if getattr(handler, "_kiosk", False):
+                root.removeHandler(handler)
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert ID not in err and "3701**********0032" in err
