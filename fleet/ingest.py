@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -492,13 +492,31 @@ def _insert_new_postgres(session: Session, table: Any, values: list[dict[str, An
 
 
 @cache
-def _compiled(kind: str) -> Any:
-    """A compiled validator (fastjsonschema, ~20× faster than jsonschema) or ``None``."""
+def _compiled(kind: str) -> Callable[[Any], bool] | None:
+    """A fast yes/no validator for ``kind``: jsonschema-rs (Rust, ~2 µs a payload), else
+    fastjsonschema (generated Python, ~17 µs), else ``None``. Neither checks ``format`` for
+    draft 2020-12, like the reference, so all three agree on what is valid."""
+    schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
+    try:
+        import jsonschema_rs
+    except ImportError:
+        pass
+    else:
+        return jsonschema_rs.validator_for(schema).is_valid
     try:
         import fastjsonschema
     except ImportError:
         return None
-    return fastjsonschema.compile(json.loads(schema_path(kind).read_text(encoding="utf-8")))
+    check = fastjsonschema.compile(schema)
+
+    def is_valid(payload: Any) -> bool:
+        try:
+            check(payload)
+        except Exception:  # fastjsonschema.JsonSchemaException and friends
+            return False
+        return True
+
+    return is_valid
 
 
 def validate(payload: dict[str, Any], kind: str) -> list[str]:
@@ -507,12 +525,8 @@ def validate(payload: dict[str, Any], kind: str) -> list[str]:
     by ``jsonschema`` (the reference), whose messages name the field."""
     if payload.get("v", 1) == 1:
         fast = _compiled(kind)
-        if fast is not None:
-            try:
-                fast(payload)
-                return []
-            except Exception:  # fastjsonschema.JsonSchemaException and friends
-                pass
+        if fast is not None and fast(payload):
+            return []
     return schema_errors(payload, kind)
 
 
