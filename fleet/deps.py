@@ -22,12 +22,15 @@ def get_services(request: Request) -> Any:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the route returns without error."""
+    """One session per request, committed when the route returns without error, before the
+    response goes out (``scope="function"`` below: FastAPI's default runs a yield
+    dependency's exit after sending, so a client could read before the commit, or get a
+    201 for a write whose commit then failed)."""
     with request.app.state.services.db.session() as session:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_principal(request: Request) -> Principal:

@@ -59,6 +59,8 @@ def world(fleet_db, settings, feed):
         headers = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
         return client.request(method, url, headers=headers, **kw)
 
+    call.client = client  # type: ignore[attr-defined]
+    call.tokens = tokens  # type: ignore[attr-defined]
     return call, fleet_db
 
 
@@ -238,3 +240,42 @@ def test_ratings_summary_by_region_prefix_and_period_grouped_by_terminal(world, 
     nothing = call("GET", f"/api/v1/ratings/summary?region=3705&{month}&group_by=terminal",
                    "viewer").json()
     assert nothing["rated"] == 0 and nothing["groups"] == []
+
+
+def test_a_real_name_is_only_answered_once_its_audit_record_is_committed(world, monkeypatch):
+    """The request's session commits before the response goes out: when the commit fails,
+    the evaluator gets an error, not the name of a person whose opening was never audited
+    (FastAPI runs a yield dependency's exit after sending unless it is function-scoped)."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    call, db = world
+    case = _case_of(call, T)
+    with db.session() as s:
+        before = len(s.scalars(select(CaseAudit)).all())
+    client = TestClient(call.client.app, raise_server_exceptions=False)
+
+    from fleet.services import cases as case_service
+
+    audited: list[Session] = []
+    audit, commit = case_service._audit, Session.commit
+
+    def audit_and_note(session, *args, **kwargs):
+        audited.append(session)
+        return audit(session, *args, **kwargs)
+
+    def commit_failing_after_the_audit(self):
+        if self in audited:  # the disk fills just as the opening's audit row is committed
+            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+        return commit(self)
+
+    monkeypatch.setattr(case_service, "_audit", audit_and_note)
+    monkeypatch.setattr(Session, "commit", commit_failing_after_the_audit)
+    resp = client.post(f"/api/v1/cases/{case['id']}/real-name", json={"purpose": "回访"},
+                       headers={"Authorization": f"Bearer {call.tokens['evaluator']}"})
+    monkeypatch.undo()
+    assert audited, "the route ran up to its audit record"
+    assert resp.status_code >= 500, resp.text
+    assert "张三" not in resp.text and "370102199001011234" not in resp.text
+    with db.session() as s:
+        assert len(s.scalars(select(CaseAudit)).all()) == before
