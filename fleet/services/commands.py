@@ -23,6 +23,10 @@ from fleet.models import Command, CommandResult, CommandTarget, Terminal
 from fleet.services import Page, clamp_page
 from kiosk.telemetry.commands import COMMANDS
 
+# what an operator may send; ``selftest_echo`` is the ingest's own answer to a terminal's
+# self-test (fleet/selftest_echo.py), which an operator sending it would only fake
+OPERATOR_COMMANDS = frozenset(COMMANDS) - {"selftest_echo"}
+
 #: publish(region, terminal, payload bytes) -> None; raises on failure
 Publisher = Callable[[str, str, bytes], None]
 STATUS_OF_RESULT = {"ok": "done", "failed": "failed", "unsupported": "unsupported",
@@ -78,8 +82,8 @@ def send(session: Session, principal: Principal, key: Any, publish: Publisher, n
     """Sign and publish ``name`` for every target (operator+). Rows are committed by the
     caller; a target whose publish fails is marked ``failed`` with the error."""
     principal.require("operator")
-    if name not in COMMANDS:
-        raise Invalid(f"name {name!r}: use one of {', '.join(sorted(COMMANDS))}")
+    if name not in OPERATOR_COMMANDS:
+        raise Invalid(f"name {name!r}: use one of {', '.join(sorted(OPERATOR_COMMANDS))}")
     if key is None:
         raise Invalid("the server has no command key: start it with --command-key FILE "
                       "(python -m fleet.commands new-key)")

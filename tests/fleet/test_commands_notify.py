@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import select
 
-from fleet.auth import Forbidden, NotFound, Principal
+from fleet.auth import Forbidden, Invalid, NotFound, Principal
 from fleet.commands import new_key
 from fleet.models import CommandTarget
 from fleet.notify import Notifier
@@ -57,6 +57,10 @@ def test_commands_to_a_site_a_region_and_a_filter_with_results_and_expiry(feed, 
         with pytest.raises(NotFound):  # a region-limited operator cannot reach Qingdao
             commands.send(s, Principal("jn", "operator", "3701"), key, publish, "restart", {},
                           {"terminal": "QD-D"}, now)
+        # the self-test echo is the ingest's answer only: an operator cannot fake one
+        with pytest.raises(Invalid, match="selftest_echo"):
+            commands.send(s, OPERATOR, key, publish, "selftest_echo", {"nonce": "n"},
+                          {"terminal": "JN-A"}, now)
         ids = (by_site.id, by_region.id, online.id)
     assert [t for _r, t, _p in sent[:2]] == ["JN-A", "JN-B"]
     assert sorted(t for _r, t, _p in sent[2:5]) == ["JN-A", "JN-B", "JN-C"]
