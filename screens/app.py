@@ -147,6 +147,10 @@ class KioskApp(App):
         return True
 
     def build(self) -> Widget:
+        from screens import kivy_fixes, lazylayout
+
+        lazylayout.install()  # before any widget exists: hidden screens skip their layouts
+        kivy_fixes.install()  # bindings Kivy adds per dialog and per scroll and never removes
         register_default_font(self.kiosk.config.ui.font)
         register_icon_font()
         for name in KV_FILES:
