@@ -10,7 +10,8 @@ that it is stale; :func:`relayout_stale` (called by
 lays them out again in the frame that shows them.
 
 Kivy's recycle layouts (``RecycleBoxLayout``…) keep their own bookkeeping of layout triggers
-and are left alone.
+and are left alone; but they size a recycled row while it is detached (so that its size does
+not trigger a layout) and attach it afterwards, so the rows they attach are refreshed then.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ def install() -> None:
         return
     for cls in LAZY_CLASSES:
         cls.do_layout = _lazy(cls.__dict__["do_layout"])
+    set_visible_views = RecycleLayout.set_visible_views
+
+    def _set_visible_views(self: Any, indices: Any, data: Any, viewport: Any) -> None:
+        set_visible_views(self, indices, data, viewport)
+        if self.get_root_window() is not None:
+            from screens.widgets import refresh_lazy_text
+
+            for view in self.children:
+                refresh_lazy_text(view)
+
+    RecycleLayout.set_visible_views = _set_visible_views
     _installed = True
 
 
