@@ -400,7 +400,13 @@ class UiController:
             self.idle_prompt.dismiss(animation=False)
 
     def _wipe_ui(self) -> None:
-        """Session over: every screen forgets what it showed; mode and language reset."""
+        """Session over: every screen forgets what it showed; mode and language reset.
+
+        Spread over three frames (issue 17): this one wipes the screens and closes the
+        dialogs; the next resets elder mode (every widget of every screen follows the theme);
+        the one after resets the language. Done in one frame, the three made the slowest frame
+        of a session. A resident who taps the attract screen within those frames gets the
+        defaults all the same."""
         self.kiosk.identify.disarm()
         for screen in self.manager.screens:
             screen.clear_personal()
@@ -408,12 +414,16 @@ class UiController:
             self.pin_pad.dismiss(animation=False)
         if self.print_dialog is not None and self.print_dialog.parent is not None:
             self.print_dialog.close()
-        self.app.theme.elder = self.kiosk.config.ui.elder_mode
-        self.app.lang = self.kiosk.config.ui.language
         self.voice_requested = False
         if self.kiosk.voice is not None:
             self.kiosk.voice.stop()
-        Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets
+        ui = self.kiosk.config.ui
+        Clock.schedule_once(lambda _dt: self._reset_look(ui.elder_mode, ui.language))
+
+    def _reset_look(self, elder: bool, language: str) -> None:
+        self.app.theme.elder = elder
+        if self.app.lang != language:
+            Clock.schedule_once(lambda _dt: setattr(self.app, "lang", language))
 
 
 def _pin_guard(config: Any) -> Any:

@@ -35,6 +35,10 @@ RESULT_LIMIT = 8
 POPULAR_LIMIT = 20
 #: list rows made per frame (a row costs a few ms to build)
 BATCH = 8
+#: list widgets kept between residents: the search results (every visit shows them); the
+#: browse pages' rows and tiles go at the end of the session (a widget costs ~270 Python objects,
+#: and a department list can make dozens; they are rebuilt BATCH per frame when needed)
+KEEP_POOLS = ("results",)
 #: guide sections put up per frame (their text is what costs)
 SECTION_BATCH = 2
 DETAIL_SCREEN = "guide_detail"
@@ -229,11 +233,15 @@ class GuideScreen(KioskScreen):
 
     def clear_personal(self) -> None:
         """Nothing personal is shown, but the next resident must not see this one's search.
-        The keys and the list widgets stay, off the window, for the next visit: rebuilding
-        them for every resident cost frames of 100 ms and more, while a hidden widget now
-        costs little when elder mode or the language switches (its text and layout wait until
-        it is shown: screens.widgets.LazyText, screens.lazylayout)."""
+        The keys and the result rows stay, off the window, for the next visit (see
+        :data:`KEEP_POOLS`): rebuilding the keyboard for every resident cost frames of 100 ms
+        and more, while a hidden widget now costs little when elder mode or the language
+        switches (its text and layout wait until it is shown: screens.widgets.LazyText,
+        screens.lazylayout)."""
         self.reset()
+        for name, pool in self._pools.items():
+            if name not in KEEP_POOLS:
+                pool.clear()
 
     # -- the on-screen keyboard ----------------------------------------------------------------
     def press(self, key_id: str) -> None:
