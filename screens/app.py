@@ -270,13 +270,12 @@ class KioskApp(App):
         self._ready()
 
     def _ready(self) -> None:
-        """On the attract screen: tell the supervisor (systemd Type=notify), start the deferred
-        part of the core (the catalogue, on a worker), then build the rest in idle frames."""
+        """On the attract screen: tell the supervisor (systemd Type=notify), build the rest in
+        idle frames, then start the deferred part of the core (the catalogue, on a worker)."""
         from kiosk.cli.ready import notify_ready
 
         self._is_ready = True
         notify_ready(self.notifier)
-        self.kiosk.start_deferred()
         self._build_rest()
 
     def _build_rest(self) -> None:
@@ -303,6 +302,9 @@ class KioskApp(App):
             self._freeze_heap()
             gc.enable()
             self.controller.warmed = True
+            # after the freeze: the catalogue is swapped in the field, and what is frozen is
+            # never collected (its index holds reference cycles)
+            self.kiosk.start_deferred()
             log.info("start-up: every screen built (%s)", ", ".join(
                 f"{name} {seconds * 1000:.0f} ms" for name, seconds in manager.build_times.items()))
 
@@ -317,10 +319,9 @@ class KioskApp(App):
     def _freeze_heap() -> None:
         """Move the start-up object graph (every screen's widgets) out of the garbage
         collector's view: a full collection then scans only what sessions create, instead of
-        stalling a frame for ~80 ms on the long-lived widget tree. Only the young generations
-        are collected first: a full collection here would stall a frame the resident may be
-        touching (what start-up left in the old generation stays, once, bounded)."""
-        gc.collect(1)
+        stalling a frame for ~80 ms on the long-lived widget tree. No collection first: with
+        the collector off since start-up, even a young-generation one took 170 ms of a frame
+        the resident may be touching; what start-up left as garbage stays, once, bounded."""
         gc.freeze()
 
     def _on_any_touch(self, *_: Any) -> bool:
