@@ -17,7 +17,7 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition
 from kivy.uix.widget import Widget
 
 from kiosk.core import Kiosk
@@ -29,18 +29,21 @@ from screens.fonts import register_default_font
 from screens.home import HomeScreen
 from screens.icons import register_icon_font
 from screens.identify import IdentifyScreen
+from screens.lazyscreens import LazyScreenManager
 from screens.rating import RatingScreen
 from screens.simple import MaintenanceScreen, OutOfServiceScreen, ThanksScreen
 from screens.theme import Theme
 
 log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).parent
-KV_FILES = ("common.kv", "dialogs.kv", "attract.kv", "home.kv", "identify.kv",
-            "rating.kv", "simple.kv", "simulator.kv")
-SCREENS = (("attract", AttractScreen), ("home", HomeScreen), ("identify", IdentifyScreen),
-           ("rating", RatingScreen),
-           ("thanks", ThanksScreen),
-           ("out_of_service", OutOfServiceScreen), ("maintenance", MaintenanceScreen))
+#: loaded before the window opens: the shared widgets and the attract screen
+KV_EAGER = ("common.kv", "attract.kv")
+#: built on first use or in idle frames after the attract screen is up: (name, class, kv file)
+SCREENS = (("home", HomeScreen, "home.kv"), ("identify", IdentifyScreen, "identify.kv"),
+           ("rating", RatingScreen, "rating.kv"),
+           ("thanks", ThanksScreen, "simple.kv"),
+           ("out_of_service", OutOfServiceScreen, "simple.kv"),
+           ("maintenance", MaintenanceScreen, "simple.kv"))
 
 
 class MaintenanceCorner(Widget):
@@ -125,6 +128,8 @@ class KioskApp(App):
         self.lang = kiosk.config.ui.language
         self.brand_title = kiosk.config.branding.title
         self.screens: dict[str, Any] = {}
+        self._kv_loaded: set[str] = set(KV_EAGER)
+        self._screen_kv: dict[str, str] = {}  # screen name → its .kv file
         self.simulator_panel: Any = None
         self.exit_status = 0
         self._tick_event = None
@@ -147,30 +152,38 @@ class KioskApp(App):
         return True
 
     def build(self) -> Widget:
+        """Only what the attract screen needs: the other screens, the dialogs and the simulator
+        panel are registered and built later (:meth:`_build_rest`, or on first use)."""
+        from screens import kivy_fixes, lazylayout
+
+        lazylayout.install()  # before any widget exists: hidden screens skip their layouts
+        kivy_fixes.install()  # bindings Kivy adds per dialog and per scroll and never removes
         register_default_font(self.kiosk.config.ui.font)
         register_icon_font()
-        for name in KV_FILES:
+        for name in KV_EAGER:
             Builder.load_file(str(KV_DIR / name))
-        manager = ScreenManager(transition=NoTransition())
+        manager = LazyScreenManager(transition=NoTransition())
         self.controller = UiController(self.kiosk, manager, self)
-        screens = list(SCREENS)
+        config = self.kiosk.config
+        attract = self._make_screen("attract", AttractScreen)
+        attract.tips = list(config.ui.tips)
+        attract.site = config.terminal.site
+        manager.add_widget(attract)
+        for name, cls, kv in SCREENS:
+            self._screen_kv[name] = kv
+            manager.register(name, lambda n=name, c=cls, k=kv: self._make_screen(n, c, k))
         offered = {flow.id for flow in self.kiosk.flows}
         for spec in discover():
             if spec.flow_id not in offered:
                 continue
-            Builder.load_file(str(KV_DIR / spec.kv_file))
-            screens.append((spec.screen_name, spec.screen_class))
-            screens.extend(spec.extra_screens)
+            kv = spec.kv_file
+            manager.register(spec.screen_name, lambda s=spec, k=kv: self._make_screen(
+                s.screen_name, s.screen_class, k))
+            self._screen_kv[spec.screen_name] = kv
+            for name, cls in spec.extra_screens:
+                manager.register(name, lambda n=name, c=cls, k=kv: self._make_screen(n, c, k))
+                self._screen_kv[name] = kv
             self.controller.flow_screens[spec.flow_id] = spec.screen_name
-        for name, cls in screens:
-            screen = cls(name=name, controller=self.controller)
-            self.screens[name] = screen
-            manager.add_widget(screen)
-        config = self.kiosk.config
-        self.screens["attract"].tips = list(config.ui.tips)
-        self.screens["attract"].site = config.terminal.site
-        self.screens["home"].flows = list(self.kiosk.flows)
-        self.controller.build_dialogs()
         root = FloatLayout()
         root.add_widget(manager)
         corner = MaintenanceCorner(controller=self.controller, size_hint=(None, None),
@@ -194,6 +207,16 @@ class KioskApp(App):
             self.start_watchdog(notifier)
         return root
 
+    def _make_screen(self, name: str, cls: type[Any], kv_file: str | None = None) -> Any:
+        """Build one screen (its ``.kv`` rules first, once); the home screen gets the flows."""
+        if kv_file is not None:
+            self.load_kv_once(kv_file)
+        screen = cls(name=name, controller=self.controller)
+        if name == "home":
+            screen.flows = list(self.kiosk.flows)
+        self.screens[name] = screen
+        return screen
+
     def start_watchdog(self, notifier: Any) -> None:
         """Tell the supervisor we are up, then send its keep-alive from the UI loop itself:
         when the loop hangs the keep-alives stop and systemd restarts the kiosk."""
@@ -215,33 +238,90 @@ class KioskApp(App):
             self.notifier.close()
             self.notifier = None
 
-    def _simulator_tab(self) -> Widget:
-        from screens.simulator import SimulatorPanel, SimulatorTab
+    def load_kv_once(self, kv_file: str) -> None:
+        """Load a ``.kv`` file of ``screens/`` unless it is loaded already."""
+        if kv_file not in self._kv_loaded:
+            Builder.load_file(str(KV_DIR / kv_file))
+            self._kv_loaded.add(kv_file)
 
-        panel = SimulatorPanel(simulation=self.kiosk.simulation)
-        self.simulator_panel = panel
+    def _simulator_tab(self) -> Widget:
+        from screens.simulator import SimulatorTab
+
+        self.load_kv_once("simulator.kv")
         tab = SimulatorTab(pos_hint={"x": 0, "y": 0})
-        tab.bind(on_release=lambda *_: panel.open(animation=False))
+        tab.bind(on_release=lambda *_: self.build_simulator_panel().open(animation=False))
         return tab
 
+    def build_simulator_panel(self) -> Any:
+        """The demo's device simulator panel (built in an idle frame, or on the first tap)."""
+        if self.simulator_panel is None:
+            from screens.simulator import SimulatorPanel
+
+            self.load_kv_once("dialogs.kv")
+            self.simulator_panel = SimulatorPanel(simulation=self.kiosk.simulation)
+        return self.simulator_panel
+
     def on_start(self) -> None:
-        self.controller.warm_up(on_done=self._ready)
+        Window.fbind("on_flip", self._first_flip)
+
+    def _first_flip(self, *_: Any) -> None:
+        """The attract screen has been drawn and its buttons take touches."""
+        Window.funbind("on_flip", self._first_flip)
+        self._ready()
 
     def _ready(self) -> None:
-        """Warmed up and on the attract screen: tell the supervisor (systemd Type=notify)."""
+        """On the attract screen: tell the supervisor (systemd Type=notify), build the rest in
+        idle frames, then start the deferred part of the core (the catalogue, on a worker)."""
         from kiosk.cli.ready import notify_ready
 
-        self._freeze_heap()
         self._is_ready = True
         notify_ready(self.notifier)
-        self.kiosk.start_deferred()
+        self._build_rest()
+
+    def _build_rest(self) -> None:
+        """Build what the attract screen did not need, one piece per frame (a screen, the
+        dialogs, the simulator panel), so that no frame carries more than one; then freeze the
+        heap. ``controller.warmed`` says when it is done. Anything needed earlier is built on
+        the spot by its lookup (``manager.get_screen``, ``controller.build_dialogs``)."""
+        manager = self.controller.manager
+        steps: list[Any] = []
+        for name in manager.pending:  # its rules in one frame, its widgets in the next
+            steps.append(lambda kv=self._screen_kv[name]: self.load_kv_once(kv))
+            steps.append(lambda name=name: manager.get_screen(name))
+        steps.append(lambda: self.load_kv_once("dialogs.kv"))
+        steps.append(lambda: self.controller.build_dialogs()
+                     if self.controller.print_dialog is None else None)
+        if self.kiosk.simulation is not None and self.kiosk.config.ui.simulator:
+            steps.append(self.build_simulator_panel)
+
+        def run(index: int) -> None:
+            if index < len(steps):
+                steps[index]()
+                Clock.schedule_once(lambda _dt: run(index + 1), 0)
+                return
+            self._freeze_heap()
+            gc.enable()
+            self.controller.warmed = True
+            # after the freeze: the catalogue is swapped in the field, and what is frozen is
+            # never collected (its index holds reference cycles)
+            self.kiosk.start_deferred()
+            log.info("start-up: every screen built (%s)", ", ".join(
+                f"{name} {seconds * 1000:.0f} ms" for name, seconds in manager.build_times.items()))
+
+        self.controller.warmed = False
+        # no collection while building: a full one, landing in whichever step allocates,
+        # stalled that frame by 100 ms and more (``kiosk run`` starts with the collector off)
+        gc.disable()
+        gc.freeze()
+        Clock.schedule_once(lambda _dt: run(0), 0)
 
     @staticmethod
     def _freeze_heap() -> None:
         """Move the start-up object graph (every screen's widgets) out of the garbage
         collector's view: a full collection then scans only what sessions create, instead of
-        stalling a frame for ~80 ms on the long-lived widget tree."""
-        gc.collect()
+        stalling a frame for ~80 ms on the long-lived widget tree. No collection first: with
+        the collector off since start-up, even a young-generation one took 170 ms of a frame
+        the resident may be touching; what start-up left as garbage stays, once, bounded."""
         gc.freeze()
 
     def _on_any_touch(self, *_: Any) -> bool:

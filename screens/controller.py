@@ -69,6 +69,7 @@ class UiController:
         self.pin_pad: PinPad | None = None
         self.print_dialog: PrintDialog | None = None
         self.pin_guard = _pin_guard(kiosk.config)
+        #: every screen and dialog is built (the app builds them in idle frames after start-up)
         self.warmed = False
         #: flow id → the screen that shows it (every flow has one: screens/<flow>.py)
         self.flow_screens: dict[str, str] = {}
@@ -215,6 +216,8 @@ class UiController:
                        preview: Document | None = None) -> None:
         """Print with "printing…" feedback; on a refusal offer the phone QR (``phone_url``).
         ``preview``: the masked version the on-screen preview shows instead of the paper."""
+        if self.print_dialog is None:
+            self.build_dialogs()
         dialog = self.print_dialog
         assert dialog is not None
         dialog.phone_url = phone_url
@@ -259,35 +262,10 @@ class UiController:
         """Create the dialogs up front so that opening one never builds widgets mid-session."""
         from screens.dialogs import IdlePrompt, PinPad, PrintDialog
 
+        self.app.load_kv_once("dialogs.kv")
         self.idle_prompt = IdlePrompt(controller=self)
         self.pin_pad = PinPad(controller=self)
         self.print_dialog = PrintDialog(controller=self)
-
-    def warm_up(self, on_done: Callable[[], None] | None = None) -> None:
-        """Show every screen and dialog once, invisibly, one per frame, before the first
-        resident arrives: their first layout and text rendering then happen at start-up
-        instead of inside a resident's tap."""
-        steps: list[Callable[[], None]] = []
-        for name in self.manager.screen_names:
-            steps.append(lambda name=name: setattr(self.manager, "current", name))
-        for dialog in (self.idle_prompt, self.pin_pad, self.print_dialog):
-            if dialog is None:
-                continue
-            steps.append(lambda d=dialog: (setattr(d, "opacity", 0), d.open(animation=False)))
-            steps.append(lambda d=dialog: (d.dismiss(animation=False), setattr(d, "opacity", 1)))
-        steps.append(lambda: setattr(self.manager, "current", PHASE_SCREENS[self.machine.phase]))
-
-        def run(index: int) -> None:
-            if index < len(steps):
-                steps[index]()
-                Clock.schedule_once(lambda _dt: run(index + 1), 0)
-            else:
-                self.warmed = True
-                if on_done is not None:
-                    on_done()
-
-        self.warmed = False
-        run(0)
 
     def request_maintenance(self) -> None:
         """The hidden corner was long-pressed: ask for the PIN."""
@@ -422,7 +400,13 @@ class UiController:
             self.idle_prompt.dismiss(animation=False)
 
     def _wipe_ui(self) -> None:
-        """Session over: every screen forgets what it showed; mode and language reset."""
+        """Session over: every screen forgets what it showed; mode and language reset.
+
+        Spread over three frames (issue 17): this one wipes the screens and closes the
+        dialogs; the next resets elder mode (every widget of every screen follows the theme);
+        the one after resets the language. Done in one frame, the three made the slowest frame
+        of a session. A resident who taps the attract screen within those frames gets the
+        defaults all the same."""
         self.kiosk.identify.disarm()
         for screen in self.manager.screens:
             screen.clear_personal()
@@ -430,12 +414,16 @@ class UiController:
             self.pin_pad.dismiss(animation=False)
         if self.print_dialog is not None and self.print_dialog.parent is not None:
             self.print_dialog.close()
-        self.app.theme.elder = self.kiosk.config.ui.elder_mode
-        self.app.lang = self.kiosk.config.ui.language
         self.voice_requested = False
         if self.kiosk.voice is not None:
             self.kiosk.voice.stop()
-        Clock.schedule_once(lambda _dt: None)  # make sure a frame redraws the cleared widgets
+        ui = self.kiosk.config.ui
+        Clock.schedule_once(lambda _dt: self._reset_look(ui.elder_mode, ui.language))
+
+    def _reset_look(self, elder: bool, language: str) -> None:
+        self.app.theme.elder = elder
+        if self.app.lang != language:
+            Clock.schedule_once(lambda _dt: setattr(self.app, "lang", language))
 
 
 def _pin_guard(config: Any) -> Any:

@@ -35,6 +35,10 @@ RESULT_LIMIT = 8
 POPULAR_LIMIT = 20
 #: list rows made per frame (a row costs a few ms to build)
 BATCH = 8
+#: list widgets kept between residents: the search results (every visit shows them); the
+#: browse pages' rows and tiles go at the end of the session (a widget costs ~270 Python objects,
+#: and a department list can make dozens; they are rebuilt BATCH per frame when needed)
+KEEP_POOLS = ("results",)
 #: guide sections put up per frame (their text is what costs)
 SECTION_BATCH = 2
 DETAIL_SCREEN = "guide_detail"
@@ -80,9 +84,8 @@ class GuideKey(KButton):
 class GuideKeyboard(BoxLayout):
     """Rows of :class:`GuideKey` for one keyboard mode.
 
-    Built when the guide opens, one row per frame (a key costs a few ms to build), and
-    dropped when the session ends: every live widget follows elder mode and language, and
-    the keys of a keyboard nobody is using would make that switch slower on every screen.
+    Built when the guide first opens, one row per frame (a key costs a few ms to build), and
+    kept for the next residents (only the dimming is reset).
     """
 
     unit = NumericProperty(60)  # width of a one-unit key (set in guide.kv from the width)
@@ -226,16 +229,19 @@ class GuideScreen(KioskScreen):
         for name in self._pools:
             self.ids[name].clear_widgets()
         self.ids.pinyin_keys.dim(None)
+        self.ids.digit_keys.dim(None)
 
     def clear_personal(self) -> None:
         """Nothing personal is shown, but the next resident must not see this one's search.
-        The list widgets and keys go too: every live widget follows elder mode and language,
-        and an idle terminal should not pay for the lists of the last visit."""
+        The keys and the result rows stay, off the window, for the next visit (see
+        :data:`KEEP_POOLS`): rebuilding the keyboard for every resident cost frames of 100 ms
+        and more, while a hidden widget now costs little when elder mode or the language
+        switches (its text and layout wait until it is shown: screens.widgets.LazyText,
+        screens.lazylayout)."""
         self.reset()
-        for pool in self._pools.values():
-            pool.clear()
-        self.ids.pinyin_keys.clear()
-        self.ids.digit_keys.clear()
+        for name, pool in self._pools.items():
+            if name not in KEEP_POOLS:
+                pool.clear()
 
     # -- the on-screen keyboard ----------------------------------------------------------------
     def press(self, key_id: str) -> None:

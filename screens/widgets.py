@@ -35,11 +35,15 @@ class LazyText:
 
 
 def refresh_lazy_text(root: Widget) -> None:
-    """Render the text of every stale label under ``root`` (it is about to be shown)."""
+    """Render the text of every stale label under ``root`` (it is about to be shown), and
+    lay out the layouts that skipped a layout while hidden (:mod:`screens.lazylayout`)."""
+    from screens.lazylayout import relayout_stale
+
     for widget in root.walk(restrict=True):
         if isinstance(widget, LazyText) and widget._text_stale:
             widget._text_stale = False
             Label.texture_update(widget)  # type: ignore[arg-type]
+    relayout_stale(root)
 
 
 class KLabel(LazyText, Label):

@@ -38,8 +38,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, groupby
-
-from pypinyin.core import Pinyin
+from typing import Any
 
 from kiosk.catalogue.pinyin import tokens
 
@@ -53,7 +52,14 @@ CHINESE_FUZZY_RATIO = 75  # the search's rapidfuzz thresholds (see search.py)
 LATIN_FUZZY_RATIO = 80
 
 
-_SEGMENTER = Pinyin()
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    """pypinyin's word segmenter, made on first use: importing pypinyin trains its phrase
+    segmenter (about 1 s of CPU on the CI machine), which must not delay the attract screen
+    (cold start, issue 17); the catalogue is indexed on a worker after it."""
+    from pypinyin.core import Pinyin
+
+    return Pinyin()
 
 
 def text_tokens(norm: str) -> tuple[tuple[str, ...], ...]:
@@ -64,7 +70,7 @@ def text_tokens(norm: str) -> tuple[tuple[str, ...], ...]:
     thousands of names made of a few hundred words is spelled several times faster. The
     result equals ``tokens(norm)`` (``tests/unit/test_catalogue_index.py`` checks it).
     """
-    return tuple(token for word in _SEGMENTER.seg(norm) for token in tokens(word))
+    return tuple(token for word in _segmenter().seg(norm) for token in tokens(word))
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,11 @@ def _bench(keyword: str) -> int:
 
 
 def _run(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    import gc
+
+    # start-up makes many objects and frees few: no cyclic collections until the app has built
+    # its screens (screens.app.KioskApp._build_rest freezes that heap and turns them back on)
+    gc.disable()
     from config.deploy import startup_refusals
     from kiosk.cli.logging_setup import setup_logging
 

@@ -41,6 +41,9 @@ def add_cli(sub: Any, config_args: Callable[[argparse.ArgumentParser], None],
                            "machine); by default the UI thread's CPU time per frame is checked")
     soak.add_argument("--json", action="store_true", help="print the report as JSON")
     soak.add_argument("--plot", type=Path, default=None, help="write the figures as a PNG")
+    soak.add_argument("--samples", type=Path, default=None,
+                      help="append every sample to this file as it is taken (JSON lines), so "
+                           "that a run stopped early still leaves its figures")
 
 
 def _positive(text: str) -> int:
@@ -62,6 +65,9 @@ def run(config: Any, args: argparse.Namespace) -> int:
                           targets=Targets(wall_clock=args.wall_clock))
 
     def progress(sample: Any) -> None:
+        if args.samples is not None:
+            with args.samples.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(sample.as_dict(), ensure_ascii=False) + "\n")
         print(f"soak: {sample.sessions:5d} sessions  RSS {sample.rss_mb:7.1f} MB  heap "
               f"{sample.heap_mb:6.1f} MB  threads {sample.threads:3d}  fds {sample.fds:4d}  "
               f"max UI work {sample.max_ui_work_ms:6.1f} ms (CPU {sample.max_ui_cpu_ms:5.1f} ms)  "

@@ -75,3 +75,25 @@ def _panel(draw: Any, box: tuple[int, int, int, int], xs: Sequence[float], ys: S
         draw.line(points, fill="#1f5fbf", width=2)
     for px, py in points:
         draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill="#1f5fbf")
+
+
+def plot_samples(samples_file: Path, path: Path) -> Path:
+    """The plot of a run from its ``--samples`` file (a run stopped before its report)."""
+    import json
+
+    lines = samples_file.read_text(encoding="utf-8").splitlines()
+    samples = [json.loads(line) for line in lines if line.strip()]
+    samples = samples[1:] if len(samples) > 1 and samples[0]["sessions"] == 0 else samples
+    first, last = samples[0], samples[-1]
+    report = {"samples": samples, "sessions": last["sessions"], "warmup_sessions": "the",
+              "rss_growth_mb": round(last["rss_mb"] - first["rss_mb"], 2),
+              "threads_growth": last["threads"] - first["threads"],
+              "fds_growth": last["fds"] - first["fds"],
+              "max_ui_cpu_ms": max(s["max_ui_cpu_ms"] for s in samples)}
+    return write_plot(report, path)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(plot_samples(Path(sys.argv[1]), Path(sys.argv[2])))

